@@ -1,0 +1,47 @@
+"""Test-suite hygiene for every package: leaked sessions, tasks and futures fail the test.
+
+asyncio reports an unclosed aiohttp session, a pending task that was garbage-collected
+("Task was destroyed but it is pending!") and an exception nobody retrieved through the
+loop's exception handler; by default that only logs. Here each report is recorded and
+the test that caused it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+_reports: list[str] = []
+
+
+def _record(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    message = str(context.get("message", ""))
+    exc = context.get("exception")
+    _reports.append(f"{message} {exc!r}" if exc else message)
+
+
+def _strict_loop() -> asyncio.AbstractEventLoop:
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_record)
+    return loop
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Any]:
+    """Every test loop records what it would otherwise only log."""
+    return {"strict": _strict_loop}
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_loop_reports() -> Iterator[None]:
+    _reports.clear()
+    yield
+    gc.collect()
+    reports = list(_reports)
+    _reports.clear()
+    if reports:
+        pytest.fail("asyncio reported leaks or lost errors:\n  " + "\n  ".join(reports))

@@ -1,0 +1,342 @@
+"""Pulse speech-to-text, sans-I/O: control messages, audio framing, transcript parsing.
+
+:class:`STTStreamState` spans the whole logical stream, across reconnects: word and VAD
+times are shifted by the audio sent on earlier connections, so the timeline stays
+continuous when a settings change or a dropped socket forces a new connection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from smallest_core.errors import (
+    ProtocolError,
+    SmallestError,
+    error_from_frame,
+    error_from_http,
+)
+from smallest_core.options import STTOptions
+from smallest_core.tts_frames import decode_json_frame
+
+FINALIZE_MESSAGE = '{"type":"finalize"}'
+CLOSE_STREAM_MESSAGE = '{"type":"close_stream"}'
+KEEPALIVE_MESSAGE = '{"type":"keepalive"}'
+
+_BYTES_PER_SAMPLE = {"linear16": 2, "linear32": 4, "alaw": 1, "mulaw": 1}
+
+
+# ---------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class STTWord:
+    """A recognised word; times in seconds on the stream's timeline."""
+
+    text: str
+    start: float
+    end: float
+    confidence: float | None = None
+    speaker: int | str | None = None
+    speaker_confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """An interim (``is_final=False``) or final transcript of the current segment."""
+
+    text: str
+    is_final: bool
+    is_last: bool = False
+    from_finalize: bool = False
+    language: str | None = None
+    words: tuple[STTWord, ...] = ()
+    confidence: float | None = None
+    speaker: int | str | None = None
+    start: float | None = None
+    end: float | None = None
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    """The server's VAD heard speech begin (``timestamp`` on the stream's timeline)."""
+
+    timestamp: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechEnded:
+    """The server's VAD heard speech end."""
+
+    timestamp: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    """Answer to a keepalive."""
+
+
+@dataclass(frozen=True, slots=True)
+class STTError:
+    """The server reported an error."""
+
+    error: SmallestError
+
+
+@dataclass(frozen=True, slots=True)
+class STTIgnored:
+    """A frame with nothing usable in it (unknown type); worth a debug line."""
+
+    reason: str
+
+
+STTEvent = Transcript | SpeechStarted | SpeechEnded | Pong | STTError | STTIgnored
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    result = float(value)
+    return result if result == result and abs(result) != float("inf") else None
+
+
+def _speaker(value: Any) -> int | str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | str):
+        return value
+    return None
+
+
+def _words(raw: Any, offset: float) -> tuple[STTWord, ...]:
+    if not isinstance(raw, list):
+        return ()
+    words = []
+    for item in raw:
+        if not isinstance(item, Mapping):
+            continue
+        text = item.get("word")
+        start = _float(item.get("start"))
+        end = _float(item.get("end"))
+        if not isinstance(text, str) or start is None or end is None:
+            continue
+        words.append(
+            STTWord(
+                text=text,
+                start=start + offset,
+                end=max(start, end) + offset,
+                confidence=_float(item.get("confidence")),
+                speaker=_speaker(item.get("speaker")),
+                speaker_confidence=_float(item.get("speaker_confidence")),
+            )
+        )
+    return tuple(words)
+
+
+def parse_stt_message(msg: Mapping[str, Any], time_offset: float = 0.0) -> STTEvent:
+    """Turn one decoded server message into an event; times shifted by ``time_offset``."""
+    kind = msg.get("type")
+    if kind == "error" or msg.get("status") == "error" or "error" in msg:
+        return STTError(error_from_frame(msg))
+    if kind in ("speech_started", "speech_ended"):
+        ts = _float(msg.get("timestamp"))
+        stamp = None if ts is None else ts + time_offset
+        return SpeechStarted(stamp) if kind == "speech_started" else SpeechEnded(stamp)
+    if kind == "pong":
+        return Pong()
+    text = msg.get("transcript")
+    if not isinstance(text, str):
+        text = msg.get("transcription")
+    if kind in (None, "transcription") and isinstance(text, str):
+        words = _words(msg.get("words"), time_offset)
+        confidences = [w.confidence for w in words if w.confidence is not None]
+        speakers = [w.speaker for w in words if w.speaker is not None]
+        language = msg.get("language")
+        if not isinstance(language, str):
+            langs = msg.get("languages")
+            language = langs[0] if isinstance(langs, list) and langs else None
+        session_id = msg.get("session_id")
+        return Transcript(
+            text=text,
+            is_final=msg.get("is_final") is True,
+            is_last=msg.get("is_last") is True,
+            from_finalize=msg.get("from_finalize") is True,
+            language=language if isinstance(language, str) else None,
+            words=words,
+            confidence=sum(confidences) / len(confidences) if confidences else None,
+            speaker=max(set(speakers), key=speakers.count) if speakers else None,
+            start=words[0].start if words else None,
+            end=words[-1].end if words else None,
+            session_id=session_id if isinstance(session_id, str) else None,
+        )
+    return STTIgnored(f"message of unknown type {kind!r}")
+
+
+def parse_stt_frame(data: str | bytes, time_offset: float = 0.0) -> STTEvent:
+    """Parse one STT WebSocket text frame; only :class:`ProtocolError` is raised."""
+    return parse_stt_message(decode_json_frame(data), time_offset)
+
+
+# ---------------------------------------------------------------------------- audio
+
+
+class AudioChunker:
+    """Cuts a byte stream into frames of exactly ``frame_ms`` of audio (default 50 ms)."""
+
+    __slots__ = ("_buffer", "frame_bytes")
+
+    def __init__(
+        self, sample_rate: int, *, channels: int = 1, sample_width: int = 2, frame_ms: int = 50
+    ) -> None:
+        if frame_ms <= 0:
+            raise ValueError("frame_ms must be positive")
+        samples = sample_rate * frame_ms // 1000
+        if samples <= 0:
+            raise ValueError("frame_ms is too short for this sample rate")
+        self.frame_bytes = samples * channels * sample_width
+        self._buffer = bytearray()
+
+    @property
+    def pending(self) -> int:
+        """Bytes waiting for a full frame."""
+        return len(self._buffer)
+
+    def push(self, data: bytes) -> list[bytes]:
+        """Add audio; return every complete frame."""
+        self._buffer += data
+        size = self.frame_bytes
+        count = len(self._buffer) // size
+        if not count:
+            return []
+        frames = [bytes(self._buffer[i * size : (i + 1) * size]) for i in range(count)]
+        del self._buffer[: count * size]
+        return frames
+
+    def flush(self) -> bytes:
+        """The partial frame left over (possibly empty)."""
+        rest = bytes(self._buffer)
+        self._buffer.clear()
+        return rest
+
+
+# ---------------------------------------------------------------------------- stream
+
+
+class STTStreamState:
+    """State of one logical transcription stream, across connections.
+
+    Call :meth:`connection_started` for every (re)connection, :meth:`audio_sent` for
+    each frame sent, and :meth:`receive` for each frame received. ``finalize`` and
+    ``close_stream`` return the message to send and track what the server owes us.
+    """
+
+    def __init__(self, options: STTOptions) -> None:
+        self.options = options
+        self._bytes_per_second = options.sample_rate * _BYTES_PER_SAMPLE.get(options.encoding, 2)
+        self._sent_total = 0
+        self._offset_bytes = 0
+        self.connections = 0
+        self.finalize_pending = 0
+        self.close_requested = False
+        self.finished = False
+        """True once the server delivered the last transcript (``is_last``)."""
+
+    @property
+    def audio_seconds_sent(self) -> float:
+        """Seconds of audio sent over every connection so far."""
+        return self._sent_total / self._bytes_per_second
+
+    @property
+    def time_offset(self) -> float:
+        """Seconds added to this connection's times to put them on the stream timeline."""
+        return self._offset_bytes / self._bytes_per_second
+
+    def connection_started(self, options: STTOptions | None = None) -> None:
+        """A new connection starts; its clock starts at the audio sent before it."""
+        if options is not None:
+            self.options = options
+            self._bytes_per_second = options.sample_rate * _BYTES_PER_SAMPLE.get(
+                options.encoding, 2
+            )
+        self.connections += 1
+        self._offset_bytes = self._sent_total
+        self.finalize_pending = 0
+
+    def audio_sent(self, nbytes: int) -> None:
+        """Record ``nbytes`` of audio sent on the current connection."""
+        self._sent_total += nbytes
+
+    def finalize(self) -> str:
+        """Ask for a final transcript now (the socket stays open)."""
+        self.finalize_pending += 1
+        return FINALIZE_MESSAGE
+
+    def close_stream(self) -> str:
+        """No more audio: ask for the last transcript; the server then closes."""
+        self.close_requested = True
+        return CLOSE_STREAM_MESSAGE
+
+    @staticmethod
+    def keepalive() -> str:
+        """Keep an idle connection open (answered with a pong)."""
+        return KEEPALIVE_MESSAGE
+
+    def receive(self, data: str | bytes) -> STTEvent:
+        """Parse a frame, placing its times on the stream timeline."""
+        try:
+            event = parse_stt_frame(data, self.time_offset)
+        except ProtocolError as exc:
+            return STTError(exc)
+        if isinstance(event, Transcript) and event.is_final:
+            if event.from_finalize and self.finalize_pending:
+                self.finalize_pending -= 1
+            if event.is_last:
+                self.finished = True
+        return event
+
+
+# ---------------------------------------------------------------------------- batch
+
+
+@dataclass(frozen=True, slots=True)
+class BatchTranscript:
+    """Result of ``POST /waves/v1/stt/``."""
+
+    text: str
+    words: tuple[STTWord, ...]
+    language: str | None
+    duration: float | None
+    request_id: str | None
+
+
+def parse_batch_response(
+    status: int, body: bytes, headers: Mapping[str, str] | None = None
+) -> BatchTranscript:
+    """Parse a batch transcription response; non-2xx raises :class:`SmallestError`."""
+    if not 200 <= status < 300:
+        raise error_from_http(status, body, headers)
+    try:
+        msg = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError("transcription response is not JSON") from exc
+    if not isinstance(msg, dict):
+        raise ProtocolError("transcription response is not a JSON object")
+    text = msg.get("transcription")
+    if not isinstance(text, str):
+        text = msg.get("transcript") if isinstance(msg.get("transcript"), str) else ""
+    metadata = msg.get("metadata")
+    duration = _float(metadata.get("duration")) if isinstance(metadata, Mapping) else None
+    if duration is None:
+        duration = _float(msg.get("audio_length"))
+    language = msg.get("language")
+    request_id = msg.get("request_id")
+    return BatchTranscript(
+        text=str(text),
+        words=_words(msg.get("words"), 0.0),
+        language=language if isinstance(language, str) else None,
+        duration=duration,
+        request_id=request_id if isinstance(request_id, str) else None,
+    )

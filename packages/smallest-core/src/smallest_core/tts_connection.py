@@ -1,0 +1,579 @@
+"""The TTS WebSocket connection as a sans-I/O state machine.
+
+One :class:`TTSConnection` per socket. Methods that change state queue outgoing text
+frames (drain them with :meth:`TTSConnection.data_to_send`) and return typed events;
+:meth:`TTSConnection.receive` turns each incoming frame into events for exactly one
+context. Time is passed in (``now``, seconds on any monotonic clock): the only
+time-based decision is the end of a context on servers that give no terminal signal.
+
+How a context's end is decided (``waves-protocol.md`` §10.1, §12.1):
+
+* a ``complete`` that arrives after the closing fragment ends the context at once when
+  the evidence is unambiguous: the server is known to send one ``complete`` per context
+  (``end_rule="complete"``), every word of the context's text has been timed (word
+  timestamps are on), or the protocol is the legacy one (exactly one ``complete``);
+* the server closing the socket after a ``complete`` ends it too;
+* otherwise (several ``complete``s per context with no terminal marker) the context ends
+  when ``end_grace_s`` passes after a ``complete`` with no further frame for it. A frame
+  that arrives later is still attributed to its context (and counted as late), and the
+  grace period is lengthened for the rest of the connection.
+
+Routing: by the echoed ``context_id``, else the echoed ``external_request_id`` (the
+connection sends each context id as ``request_id``), else by the server's ``request_id``
+and the order in which contexts were sent. When the server has not been seen to echo
+ids, a new context's text is held back until the previous context is resolved, so
+order-based routing can never mix two contexts.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from smallest_core import tts_messages
+from smallest_core.audio import alaw_decode, ulaw_decode
+from smallest_core.errors import ErrorKind, ProtocolError, SmallestError, connection_error
+from smallest_core.options import TTSOptions
+from smallest_core.timeline import TimedWord, WordTimeline
+from smallest_core.tts_frames import (
+    ChunkFrame,
+    CompleteFrame,
+    ErrorFrame,
+    FrameIds,
+    TtsFrame,
+    UnknownFrame,
+    WordFrame,
+    parse_tts_frame,
+)
+
+EndRule = Literal["auto", "complete", "grace"]
+Protocol = Literal["continuations", "legacy"]
+
+DEFAULT_END_GRACE_S = 0.3
+MAX_END_GRACE_S = 2.0
+_RESOLVED_CONTEXTS_KEPT = 64
+
+
+class ContextState(StrEnum):
+    """Where a context is in its life."""
+
+    HELD = "held"
+    """Registered; its text waits until routing it is unambiguous."""
+    OPEN = "open"
+    """Text is being sent."""
+    CLOSING = "closing"
+    """The closing fragment was sent; audio may still arrive."""
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+_RESOLVED = (ContextState.ENDED, ContextState.CANCELLED, ContextState.FAILED)
+
+
+# ---------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class AudioReceived:
+    """PCM (int16 LE mono) for a context, at ``sample_offset`` on its timeline."""
+
+    context_id: str
+    audio: bytes
+    sample_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class WordReceived:
+    """A timed word for a context (times on the context's timeline)."""
+
+    context_id: str
+    word: TimedWord
+
+
+@dataclass(frozen=True, slots=True)
+class ContextEnded:
+    """All of the context's audio has arrived."""
+
+    context_id: str
+    reason: str
+    samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContextFailed:
+    """The context cannot finish. ``audio_received`` tells whether a retry would repeat
+    audio; ``text`` is everything sent for it, for a replay on another connection."""
+
+    context_id: str
+    error: SmallestError
+    audio_received: bool
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionFailed:
+    """An error that belongs to no context (idle timeout, garbage with nothing active)."""
+
+    error: SmallestError
+
+
+@dataclass(frozen=True, slots=True)
+class FrameIgnored:
+    """A frame that carried nothing usable (unknown status, binary); worth a warning."""
+
+    reason: str
+
+
+TTSEvent = (
+    AudioReceived | WordReceived | ContextEnded | ContextFailed | ConnectionFailed | FrameIgnored
+)
+
+
+# ---------------------------------------------------------------------------- state
+
+
+@dataclass(slots=True)
+class ContextStats:
+    """Accounting for one context (what arrived, what was dropped)."""
+
+    chunks: int = 0
+    audio_bytes: int = 0
+    words: int = 0
+    completes: int = 0
+    dropped_frames: int = 0
+    dropped_bytes: int = 0
+    late_frames: int = 0
+
+
+@dataclass(slots=True)
+class ConnectionStats:
+    """Accounting for one connection."""
+
+    frames: int = 0
+    dropped_frames: int = 0
+    dropped_bytes: int = 0
+    unattributed_frames: int = 0
+    ignored_frames: int = 0
+    late_frames: int = 0
+
+
+@dataclass(slots=True)
+class _Context:
+    id: str
+    options: TTSOptions
+    timeline: WordTimeline
+    state: ContextState = ContextState.HELD
+    sent_any: bool = False
+    close_requested: bool = False
+    held: list[str] = field(default_factory=list)
+    request_ids: set[str] = field(default_factory=set)
+    completes_after_close: int = 0
+    grace_deadline: float | None = None
+    ended_by_grace: bool = False
+    surface_words: bool = False
+    one_shot: bool = False
+    carry: bytes = b""
+    stats: ContextStats = field(default_factory=ContextStats)
+
+
+class TTSConnection:
+    """Protocol state for one TTS WebSocket (continuations or legacy mode)."""
+
+    def __init__(
+        self,
+        options: TTSOptions,
+        *,
+        protocol: Protocol = "continuations",
+        end_rule: EndRule = "auto",
+        end_grace_s: float = DEFAULT_END_GRACE_S,
+        words_for_end_detection: bool = True,
+    ) -> None:
+        options.check_websocket()
+        self.words_for_end_detection = words_for_end_detection
+        """Request word timestamps even when the caller does not surface them: a
+        ``complete`` that arrives once every word is timed is an unambiguous end."""
+        self.options = options
+        self.protocol: Protocol = protocol
+        self.end_rule: EndRule = end_rule
+        self.end_grace_s = end_grace_s
+        self.stats = ConnectionStats()
+        self.echoes_ids = False
+        """Whether the server has been seen to echo ``context_id`` / ``request_id``."""
+        self.per_release_completes = False
+        """Whether the server has been seen to send a ``complete`` before the close."""
+        self.closed = False
+        self.reusable = True
+        """False once the socket cannot carry another context (legacy cancel, close)."""
+        self._contexts: OrderedDict[str, _Context] = OrderedDict()
+        self._rid_owner: dict[str, str] = {}
+        self._outgoing: list[str] = []
+
+    # -------------------------------------------------------------- outgoing side
+    def data_to_send(self) -> list[str]:
+        """Text frames to send now, in order (clears the queue)."""
+        out, self._outgoing = self._outgoing, []
+        return out
+
+    def start_context(
+        self, context_id: str | None = None, options: TTSOptions | None = None
+    ) -> str:
+        """Register a new context (nothing is sent until text arrives). Returns its id."""
+        self._check_open()
+        if self.protocol == "legacy" and self._active():
+            raise RuntimeError("the legacy protocol carries one context at a time")
+        opts = options or self.options
+        opts.check_websocket()
+        ctx_id = context_id or tts_messages.new_context_id()
+        if ctx_id in self._contexts:
+            raise ValueError(f"context {ctx_id!r} already exists on this connection")
+        ctx = _Context(
+            ctx_id, opts, WordTimeline(opts.sample_rate), surface_words=opts.word_timestamps
+        )
+        if self.words_for_end_detection and self.protocol == "continuations":
+            ctx.options = opts.with_changes(word_timestamps=True)
+        self._contexts[ctx_id] = ctx
+        return ctx_id
+
+    def push_text(self, context_id: str, text: str) -> None:
+        """Send (or hold) a text fragment. Whitespace-only fragments are sent too."""
+        ctx = self._ctx(context_id)
+        if ctx.state in _RESOLVED or not text:
+            return
+        if ctx.close_requested or ctx.state is ContextState.CLOSING:
+            raise RuntimeError(f"context {context_id!r} is closed for input")
+        ctx.timeline.add_text(text)
+        if ctx.state is ContextState.HELD and not self._may_send(ctx):
+            ctx.held.append(text)
+            return
+        self._send_fragment(ctx, text)
+
+    def end_input(self, context_id: str) -> list[TTSEvent]:
+        """No more text for this context: send its closing message (or end it if empty)."""
+        ctx = self._ctx(context_id)
+        if ctx.state in _RESOLVED or ctx.close_requested:
+            return []
+        ctx.close_requested = True
+        if not ctx.sent_any and not ctx.held:
+            events = self._end(ctx, "empty")
+            events.extend(self._release_held())
+            return events
+        if ctx.state is ContextState.HELD:
+            return []
+        self._send_close(ctx)
+        return []
+
+    def synthesize(self, text: str, options: TTSOptions | None = None) -> str:
+        """A one-shot request: a new context with all of its text, closed at once."""
+        ctx_id = self.start_context(options=options)
+        ctx = self._contexts[ctx_id]
+        ctx.timeline.add_text(text)
+        ctx.close_requested = True
+        ctx.one_shot = True
+        if not text.strip():
+            self._end(ctx, "empty")
+            return ctx_id
+        ctx.held.append(text)
+        if self._may_send(ctx):
+            self._flush_held(ctx)
+        return ctx_id
+
+    def cancel(self, context_id: str) -> list[TTSEvent]:
+        """Barge-in: tell the server to drop the context; its late frames are dropped."""
+        ctx = self._contexts.get(context_id)
+        if ctx is None or ctx.state in _RESOLVED:
+            return []
+        was_sent = ctx.sent_any
+        ctx.state = ContextState.CANCELLED
+        ctx.held.clear()
+        ctx.grace_deadline = None
+        if was_sent and not self.closed:
+            if self.protocol == "legacy":
+                self.reusable = False
+            else:
+                self._outgoing.append(tts_messages.cancel_message(ctx.options, ctx.id))
+        self._prune()
+        return self._release_held()
+
+    # -------------------------------------------------------------- incoming side
+    def receive(self, data: str | bytes, now: float) -> list[TTSEvent]:
+        """Process one incoming frame (text, or binary which the protocol does not use)."""
+        self.stats.frames += 1
+        if isinstance(data, bytes | bytearray | memoryview):
+            self.stats.ignored_frames += 1
+            return [FrameIgnored(f"unexpected binary frame of {len(data)} bytes")]
+        try:
+            frame = parse_tts_frame(data)
+        except ProtocolError as exc:
+            return self._fail_oldest(exc)
+        if isinstance(frame, UnknownFrame):
+            self.stats.ignored_frames += 1
+            return [FrameIgnored(f"frame with unknown status {frame.status!r}")]
+        ctx = self._route(frame.ids)
+        if ctx is None:
+            if isinstance(frame, ErrorFrame):
+                return [ConnectionFailed(frame.error)]
+            self.stats.unattributed_frames += 1
+            self.stats.dropped_frames += 1
+            return []
+        return self._apply(ctx, frame, now)
+
+    def poll(self, now: float) -> list[TTSEvent]:
+        """Apply time-based decisions due at ``now`` (call at :meth:`next_deadline`)."""
+        events: list[TTSEvent] = []
+        for ctx in list(self._contexts.values()):
+            if ctx.grace_deadline is not None and ctx.grace_deadline <= now:
+                ctx.ended_by_grace = True
+                events.extend(self._end(ctx, "grace"))
+        if events:
+            events.extend(self._release_held())
+        return events
+
+    def next_deadline(self) -> float | None:
+        """The earliest ``now`` at which :meth:`poll` has something to decide."""
+        deadlines = [c.grace_deadline for c in self._contexts.values() if c.grace_deadline]
+        return min(deadlines) if deadlines else None
+
+    def connection_lost(self, code: int | None = None, reason: str = "") -> list[TTSEvent]:
+        """The socket closed. Contexts whose audio is complete end; the others fail."""
+        if self.closed:
+            return []
+        self.closed = True
+        self.reusable = False
+        events: list[TTSEvent] = []
+        for ctx in list(self._contexts.values()):
+            if ctx.state in _RESOLVED:
+                continue
+            if ctx.state is ContextState.CLOSING and ctx.completes_after_close:
+                events.extend(self._end(ctx, "closed after complete"))
+                continue
+            what = reason or "the server closed the connection"
+            if ctx.state is ContextState.HELD and not ctx.sent_any:
+                what = "the connection closed before this context was sent"
+            events.extend(self._fail(ctx, connection_error(what, close_code=code)))
+        return events
+
+    # -------------------------------------------------------------- introspection
+    @property
+    def busy(self) -> bool:
+        """True while any context is not resolved (the socket is in use)."""
+        return self._active()
+
+    def context_state(self, context_id: str) -> ContextState | None:
+        ctx = self._contexts.get(context_id)
+        return ctx.state if ctx else None
+
+    def context_stats(self, context_id: str) -> ContextStats | None:
+        ctx = self._contexts.get(context_id)
+        return ctx.stats if ctx else None
+
+    def context_text(self, context_id: str) -> str:
+        """Everything pushed for the context so far."""
+        return self._ctx(context_id).timeline.text
+
+    # -------------------------------------------------------------- internals
+    def _check_open(self) -> None:
+        if self.closed:
+            raise RuntimeError("the connection is closed")
+
+    def _ctx(self, context_id: str) -> _Context:
+        try:
+            return self._contexts[context_id]
+        except KeyError:
+            raise KeyError(f"unknown context {context_id!r}") from None
+
+    def _active(self) -> bool:
+        return any(c.state not in _RESOLVED for c in self._contexts.values())
+
+    def _may_send(self, ctx: _Context) -> bool:
+        if self.closed:
+            return False
+        if self.protocol == "legacy":
+            return True
+        if self.echoes_ids:
+            return True
+        for other in self._contexts.values():
+            if other is ctx:
+                return True
+            if other.sent_any and other.state in (ContextState.OPEN, ContextState.CLOSING):
+                return False
+        return True
+
+    def _send_fragment(self, ctx: _Context, text: str) -> None:
+        if self.protocol == "legacy":
+            msg = tts_messages.legacy_fragment_message(ctx.options, text)
+        else:
+            msg = tts_messages.fragment_message(ctx.options, ctx.id, text)
+        self._outgoing.append(msg)
+        ctx.sent_any = True
+        if ctx.state is ContextState.HELD:
+            ctx.state = ContextState.OPEN
+
+    def _send_close(self, ctx: _Context) -> None:
+        if self.protocol == "legacy":
+            msg = tts_messages.legacy_close_message(ctx.options)
+        else:
+            msg = tts_messages.close_message(ctx.options, ctx.id)
+        self._outgoing.append(msg)
+        ctx.state = ContextState.CLOSING
+
+    def _flush_held(self, ctx: _Context) -> None:
+        held, ctx.held = ctx.held, []
+        if ctx.one_shot and self.protocol == "continuations":
+            self._outgoing.append(
+                tts_messages.one_shot_message(ctx.options, held[0], request_id=ctx.id)
+            )
+            ctx.sent_any = True
+            ctx.state = ContextState.CLOSING
+            return
+        for text in held:
+            self._send_fragment(ctx, text)
+        if ctx.close_requested:
+            self._send_close(ctx)
+
+    def _release_held(self) -> list[TTSEvent]:
+        for ctx in list(self._contexts.values()):
+            if ctx.state is ContextState.HELD and (ctx.held or ctx.close_requested):
+                if not self._may_send(ctx):
+                    break
+                self._flush_held(ctx)
+        return []
+
+    def _route(self, ids: FrameIds) -> _Context | None:
+        for echoed in (ids.context_id, ids.external_request_id):
+            if echoed is not None:
+                self.echoes_ids = True
+                ctx = self._contexts.get(echoed)
+                if ctx is not None:
+                    if ids.request_id:
+                        self._rid_owner[ids.request_id] = ctx.id
+                        ctx.request_ids.add(ids.request_id)
+                    return ctx
+                return None
+        if ids.request_id and ids.request_id in self._rid_owner:
+            return self._contexts.get(self._rid_owner[ids.request_id])
+        ctx = self._oldest_unresolved_at_server()
+        if ctx is not None and ids.request_id:
+            self._rid_owner[ids.request_id] = ctx.id
+            ctx.request_ids.add(ids.request_id)
+        return ctx
+
+    def _oldest_unresolved_at_server(self) -> _Context | None:
+        sent = [c for c in self._contexts.values() if c.sent_any]
+        for i, ctx in enumerate(sent):
+            if ctx.state in (ContextState.ENDED, ContextState.FAILED):
+                continue
+            # After a cancel the server starts nothing new for a context: a new request
+            # belongs to the next context once that one has been sent.
+            if ctx.state is ContextState.CANCELLED and any(
+                later.state is not ContextState.CANCELLED for later in sent[i + 1 :]
+            ):
+                continue
+            return ctx
+        return None
+
+    def _apply(self, ctx: _Context, frame: TtsFrame, now: float) -> list[TTSEvent]:
+        if ctx.state in _RESOLVED:
+            size = len(frame.audio) if isinstance(frame, ChunkFrame) else 0
+            ctx.stats.dropped_frames += 1
+            ctx.stats.dropped_bytes += size
+            self.stats.dropped_frames += 1
+            self.stats.dropped_bytes += size
+            if ctx.state is ContextState.ENDED and ctx.ended_by_grace:
+                ctx.stats.late_frames += 1
+                self.stats.late_frames += 1
+                self.end_grace_s = min(self.end_grace_s * 2, MAX_END_GRACE_S)
+            return []
+        if isinstance(frame, ChunkFrame):
+            ctx.grace_deadline = None
+            return self._on_audio(ctx, frame)
+        if isinstance(frame, WordFrame):
+            ctx.grace_deadline = None
+            ctx.stats.words += 1
+            word = ctx.timeline.add_word(frame.ids.request_id, frame.word, frame.start, frame.end)
+            if not ctx.surface_words:
+                return []
+            return [WordReceived(ctx.id, word)]
+        if isinstance(frame, CompleteFrame):
+            return self._on_complete(ctx, now)
+        if isinstance(frame, ErrorFrame):
+            events = self._fail(ctx, frame.error)
+            events.extend(self._release_held())
+            return events
+        return []  # pragma: no cover - UnknownFrame is handled before routing
+
+    def _on_audio(self, ctx: _Context, frame: ChunkFrame) -> list[TTSEvent]:
+        fmt = ctx.options.output_format
+        audio = frame.audio
+        if fmt == "ulaw":
+            audio = ulaw_decode(audio)
+        elif fmt == "alaw":
+            audio = alaw_decode(audio)
+        if ctx.carry:
+            audio = ctx.carry + audio
+        if len(audio) % 2:
+            audio, ctx.carry = audio[:-1], audio[-1:]
+        else:
+            ctx.carry = b""
+        ctx.stats.chunks += 1
+        if not audio:
+            return []
+        offset = ctx.timeline.samples
+        ctx.timeline.add_audio(frame.ids.request_id, len(audio) // 2)
+        ctx.stats.audio_bytes += len(audio)
+        return [AudioReceived(ctx.id, audio, offset)]
+
+    def _on_complete(self, ctx: _Context, now: float) -> list[TTSEvent]:
+        ctx.stats.completes += 1
+        if ctx.state is not ContextState.CLOSING:
+            self.per_release_completes = True
+            return []
+        ctx.completes_after_close += 1
+        if self._complete_is_terminal(ctx):
+            events = self._end(ctx, "complete")
+            events.extend(self._release_held())
+            return events
+        ctx.grace_deadline = now + self.end_grace_s
+        return []
+
+    def _complete_is_terminal(self, ctx: _Context) -> bool:
+        if self.protocol == "legacy" or self.end_rule == "complete":
+            return True
+        if self.end_rule == "grace":
+            return False
+        return ctx.options.word_timestamps and ctx.timeline.all_words_received()
+
+    def _end(self, ctx: _Context, reason: str) -> list[TTSEvent]:
+        ctx.state = ContextState.ENDED
+        ctx.grace_deadline = None
+        self._prune()
+        return [ContextEnded(ctx.id, reason, ctx.timeline.samples)]
+
+    def _fail(self, ctx: _Context, error: SmallestError) -> list[TTSEvent]:
+        ctx.state = ContextState.FAILED
+        ctx.grace_deadline = None
+        ctx.held.clear()
+        self._prune()
+        return [ContextFailed(ctx.id, error, ctx.timeline.samples > 0, ctx.timeline.text)]
+
+    def _fail_oldest(self, error: SmallestError) -> list[TTSEvent]:
+        ctx = self._oldest_unresolved_at_server()
+        if ctx is None or ctx.state in _RESOLVED:
+            return [ConnectionFailed(error)]
+        events = self._fail(ctx, error)
+        events.extend(self._release_held())
+        return events
+
+    def _prune(self) -> None:
+        resolved = [k for k, c in self._contexts.items() if c.state in _RESOLVED]
+        for key in resolved[:-_RESOLVED_CONTEXTS_KEPT]:
+            ctx = self._contexts.pop(key)
+            for rid in ctx.request_ids:
+                self._rid_owner.pop(rid, None)
+
+
+def is_idle_timeout(error: SmallestError) -> bool:
+    """True for the server's idle-timeout notice: reconnect quietly, it is not a failure."""
+    return error.kind is ErrorKind.TIMEOUT and "inactivity" in error.message.lower()

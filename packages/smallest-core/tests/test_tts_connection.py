@@ -1,0 +1,445 @@
+"""TTSConnection: routing, cancel, end-of-context rules and accounting, frame by frame."""
+
+import base64
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smallest_core import (
+    AudioReceived,
+    ConnectionFailed,
+    ContextEnded,
+    ContextFailed,
+    ContextState,
+    FrameIgnored,
+    TTSConnection,
+    TTSOptions,
+    WordReceived,
+)
+from smallest_core.errors import ErrorKind
+from smallest_core.tts_connection import is_idle_timeout
+
+OPTS = TTSOptions(voice_id="magnus", sample_rate=24000)
+
+
+def chunk(audio: bytes, rid="r1", ctx=None, ext=None) -> str:
+    msg = {
+        "status": "chunk",
+        "request_id": rid,
+        "data": {"audio": base64.b64encode(audio).decode()},
+    }
+    if ctx:
+        msg["context_id"] = ctx
+    if ext:
+        msg["external_request_id"] = ext
+    return json.dumps(msg)
+
+
+def word(w, start, end, rid="r1", ctx=None) -> str:
+    msg = {
+        "status": "word_timestamp",
+        "request_id": rid,
+        "data": {"word": w, "start": start, "end": end},
+    }
+    if ctx:
+        msg["context_id"] = ctx
+    return json.dumps(msg)
+
+
+def complete(rid="r1", ctx=None) -> str:
+    msg = {"status": "complete", "request_id": rid}
+    if ctx:
+        msg["context_id"] = ctx
+    return json.dumps(msg)
+
+
+def audio_of(events, ctx=None) -> bytes:
+    return b"".join(
+        e.audio for e in events if isinstance(e, AudioReceived) and ctx in (None, e.context_id)
+    )
+
+
+def sent(conn) -> list[dict]:
+    return [json.loads(m) for m in conn.data_to_send()]
+
+
+def test_messages_for_a_context():
+    conn = TTSConnection(OPTS)
+    ctx = conn.start_context("c1")
+    assert conn.data_to_send() == []
+    conn.push_text(ctx, "Hello")
+    conn.push_text(ctx, " ")
+    conn.push_text(ctx, "world.")
+    conn.end_input(ctx)
+    msgs = sent(conn)
+    assert [m["text"] for m in msgs] == ["Hello", " ", "world.", ""]
+    assert [m["continue"] for m in msgs] == [True, True, True, False]
+    assert all(m["context_id"] == "c1" and m["voice_id"] == "magnus" for m in msgs)
+    assert all(m["word_timestamps"] is True for m in msgs)  # requested for end detection
+    assert msgs[0]["complete_backoff_ms"] == 0
+    assert conn.context_state(ctx) is ContextState.CLOSING
+
+
+def test_echoed_ids_route_interleaved_frames_to_their_own_context():
+    conn = TTSConnection(OPTS)
+    a, b = conn.start_context("a"), conn.start_context("b")
+    conn.push_text(a, "One.")
+    conn.receive(chunk(b"\x01\x00", ctx="a"), 0)  # the server echoes: b may be sent now
+    conn.push_text(b, "Two.")
+    assert [m["context_id"] for m in sent(conn)] == ["a", "b"]
+    ev = conn.receive(chunk(b"\x02\x00", rid="r2", ctx="b"), 0)
+    ev += conn.receive(chunk(b"\x03\x00", ctx="a"), 0)
+    ev += conn.receive(chunk(b"\x04\x00", rid="r3", ext="b"), 0)
+    assert audio_of(ev, "a") == b"\x03\x00"
+    assert audio_of(ev, "b") == b"\x02\x00\x04\x00"
+
+
+def test_without_echo_the_next_context_is_held_until_the_previous_ends():
+    conn = TTSConnection(OPTS, end_rule="complete")
+    a = conn.start_context("a")
+    conn.push_text(a, "One.")
+    conn.end_input(a)
+    b = conn.start_context("b")
+    conn.push_text(b, "Two.")
+    conn.end_input(b)
+    assert [m["context_id"] for m in sent(conn)] == ["a", "a"]
+    ev = conn.receive(chunk(b"\x01\x00", rid="x"), 0)
+    assert conn.data_to_send() == []
+    ev += conn.receive(complete(rid="x"), 0)
+    assert any(isinstance(e, ContextEnded) and e.context_id == "a" for e in ev)
+    released = sent(conn)
+    assert [(m["context_id"], m["text"]) for m in released] == [("b", "Two."), ("b", "")]
+    ev = conn.receive(chunk(b"\x02\x00", rid="y"), 0)
+    assert audio_of(ev, "b") == b"\x02\x00"
+
+
+def test_cancel_sends_cancel_request_and_drops_late_frames():
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    conn.push_text(a, "A long sentence.")
+    conn.data_to_send()
+    conn.receive(chunk(b"\x01\x00" * 4, ctx="a"), 0)
+    conn.cancel(a)
+    (msg,) = sent(conn)
+    assert msg["cancel_request"] is True and msg["context_id"] == "a"
+    late = conn.receive(chunk(b"\x09\x00" * 4, ctx="a"), 0)
+    late += conn.receive(complete(ctx="a"), 0)
+    assert late == []
+    assert conn.stats.dropped_bytes == 8
+    b = conn.start_context("b")
+    conn.push_text(b, "Next.")
+    ev = conn.receive(chunk(b"\x05\x00", rid="r9", ctx="b"), 0)
+    assert audio_of(ev) == b"\x05\x00"
+
+
+def test_cancel_without_echo_routes_new_requests_to_the_next_context():
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    conn.push_text(a, "First.")
+    conn.receive(chunk(b"\x01\x00", rid="ra"), 0)
+    conn.cancel(a)
+    b = conn.start_context("b")
+    conn.push_text(b, "Second.")
+    assert [m.get("cancel_request", False) for m in sent(conn)] == [False, True, False]
+    ev = conn.receive(chunk(b"\x09\x00", rid="ra"), 0)  # in flight for a
+    ev += conn.receive(chunk(b"\x02\x00", rid="rb"), 0)  # new request: b's
+    assert audio_of(ev) == b"\x02\x00"
+    assert all(e.context_id == "b" for e in ev if isinstance(e, AudioReceived))
+
+
+def test_new_request_before_next_context_is_sent_belongs_to_the_cancelled_one():
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    conn.push_text(a, "First. Second.")
+    conn.receive(chunk(b"\x01\x00", rid="ra1"), 0)
+    conn.cancel(a)
+    assert conn.receive(chunk(b"\x09\x00", rid="ra2"), 0) == []
+    assert conn.stats.dropped_frames == 1
+
+
+def test_complete_ends_at_once_when_every_word_is_timed():
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    conn.push_text(a, "Hi there.")
+    conn.end_input(a)
+    conn.receive(word("Hi", 0.0, 0.2, ctx="a"), 0)
+    conn.receive(chunk(b"\x01\x00", ctx="a"), 0)
+    conn.receive(word("there.", 0.25, 0.5, ctx="a"), 0)
+    ev = conn.receive(complete(ctx="a"), 0)
+    assert [type(e) for e in ev] == [ContextEnded]
+    assert ev[0].reason == "complete"
+    assert conn.next_deadline() is None
+
+
+def test_complete_without_full_word_coverage_waits_for_the_grace_period():
+    conn = TTSConnection(OPTS, end_grace_s=0.3)
+    a = conn.start_context("a")
+    conn.push_text(a, "One. Two.")
+    conn.end_input(a)
+    conn.receive(word("One.", 0.0, 0.2, rid="r1", ctx="a"), 0)
+    conn.receive(chunk(b"\x01\x00", rid="r1", ctx="a"), 0)
+    assert conn.receive(complete(rid="r1", ctx="a"), 1.0) == []
+    assert conn.next_deadline() == pytest.approx(1.3)
+    assert conn.poll(1.2) == []
+    ev = conn.receive(chunk(b"\x02\x00", rid="r2", ctx="a"), 1.25)  # next release: no end
+    assert audio_of(ev) == b"\x02\x00"
+    assert conn.next_deadline() is None
+    conn.receive(complete(rid="r2", ctx="a"), 2.0)
+    ended = conn.poll(2.31)
+    assert [type(e) for e in ended] == [ContextEnded]
+    assert ended[0].reason == "grace"
+
+
+def test_a_late_frame_after_a_grace_end_is_counted_and_lengthens_the_grace():
+    conn = TTSConnection(OPTS, end_grace_s=0.1, words_for_end_detection=False)
+    a = conn.start_context("a")
+    conn.push_text(a, "One.")
+    conn.end_input(a)
+    conn.receive(chunk(b"\x01\x00", ctx="a"), 0)
+    conn.receive(complete(ctx="a"), 0)
+    assert isinstance(conn.poll(0.2)[0], ContextEnded)
+    assert conn.receive(chunk(b"\x02\x00", ctx="a"), 0.3) == []
+    assert conn.stats.late_frames == 1
+    assert conn.end_grace_s == pytest.approx(0.2)
+
+
+def test_pause_inside_a_context_never_ends_it():
+    conn = TTSConnection(OPTS, end_grace_s=0.1)
+    a = conn.start_context("a")
+    conn.push_text(a, "Long text.")
+    conn.end_input(a)
+    conn.receive(chunk(b"\x01\x00", ctx="a"), 0)
+    assert conn.next_deadline() is None  # no complete yet: nothing to time out
+    assert conn.poll(100.0) == []
+    ev = conn.receive(chunk(b"\x02\x00", ctx="a"), 101.0)
+    assert audio_of(ev) == b"\x02\x00"
+
+
+def test_socket_closed_after_complete_ends_the_context():
+    conn = TTSConnection(OPTS, words_for_end_detection=False)
+    a = conn.start_context("a")
+    conn.push_text(a, "One.")
+    conn.end_input(a)
+    conn.receive(chunk(b"\x01\x00", ctx="a"), 0)
+    conn.receive(complete(ctx="a"), 0)
+    ev = conn.connection_lost(1000, "")
+    assert [type(e) for e in ev] == [ContextEnded]
+    assert not conn.reusable
+
+
+def test_socket_closed_mid_context_fails_it_retryably():
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    conn.push_text(a, "One.")
+    conn.receive(chunk(b"\x01\x00", ctx="a"), 0)
+    (ev,) = conn.connection_lost(1006, "reset")
+    assert isinstance(ev, ContextFailed)
+    assert ev.error.kind is ErrorKind.CONNECTION and ev.error.retryable
+    assert ev.audio_received is True
+    assert ev.text == "One."
+
+
+def test_error_frame_fails_only_its_context():
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    conn.push_text(a, "x")
+    (ev,) = conn.receive(
+        json.dumps({"status": "error", "message": "Invalid Voice ID", "context_id": "a"}), 0
+    )
+    assert isinstance(ev, ContextFailed)
+    assert ev.error.message == "Invalid Voice ID"
+    assert not ev.error.retryable
+    assert ev.audio_received is False
+    assert conn.reusable
+    b = conn.start_context("b")
+    conn.push_text(b, "y")
+    assert conn.context_state(b) is ContextState.OPEN
+
+
+def test_idle_timeout_notice_with_nothing_active():
+    conn = TTSConnection(OPTS)
+    (ev,) = conn.receive(
+        json.dumps(
+            {"status": "error", "message": "Connection timed out after 60 seconds of inactivity"}
+        ),
+        0,
+    )
+    assert isinstance(ev, ConnectionFailed)
+    assert is_idle_timeout(ev.error)
+
+
+def test_malformed_frame_fails_the_active_context_retryably():
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    conn.push_text(a, "x")
+    (ev,) = conn.receive('{"status": "chunk", "data": {"audio"', 0)
+    assert isinstance(ev, ContextFailed) and ev.error.retryable
+
+
+def test_binary_and_unknown_frames_are_ignored_with_a_reason():
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    conn.push_text(a, "x")
+    (ev,) = conn.receive(b"\x00\x01", 0)
+    assert isinstance(ev, FrameIgnored) and "binary" in ev.reason
+    (ev,) = conn.receive('{"status": "ping"}', 0)
+    assert isinstance(ev, FrameIgnored) and "ping" in ev.reason
+    assert conn.context_state(a) is ContextState.OPEN
+
+
+def test_odd_bytes_are_carried_not_dropped():
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    conn.push_text(a, "x")
+    ev = conn.receive(chunk(b"\x01\x02\x03", ctx="a"), 0)
+    ev += conn.receive(chunk(b"\x04", ctx="a"), 0)
+    assert audio_of(ev) == b"\x01\x02\x03\x04"
+    assert [e.sample_offset for e in ev if isinstance(e, AudioReceived)] == [0, 1]
+
+
+def test_ulaw_output_is_decoded_to_pcm():
+    from smallest_core.audio import ulaw_decode
+
+    conn = TTSConnection(OPTS.with_changes(output_format="ulaw"))
+    a = conn.start_context("a")
+    conn.push_text(a, "x")
+    ev = conn.receive(chunk(b"\x00\x7f\xff", ctx="a"), 0)
+    assert audio_of(ev) == ulaw_decode(b"\x00\x7f\xff")
+
+
+def test_words_are_placed_on_the_context_timeline_with_spacing():
+    conn = TTSConnection(OPTS.with_changes(word_timestamps=True))
+    a = conn.start_context("a")
+    conn.push_text(a, "Hello  world. ")
+    conn.push_text(a, "Again.")
+    conn.end_input(a)
+    ev = conn.receive(word("Hello", 0.0, 0.3, rid="r1", ctx="a"), 0)
+    ev += conn.receive(chunk(b"\x00\x00" * 24000, rid="r1", ctx="a"), 0)  # 1 s of audio
+    ev += conn.receive(word("world.", 0.4, 0.8, rid="r1", ctx="a"), 0)
+    ev += conn.receive(word("Again.", 0.1, 0.5, rid="r2", ctx="a"), 0)  # clock restarted
+    words = [e.word for e in ev if isinstance(e, WordReceived)]
+    assert "".join(w.spaced for w in words) == "Hello  world. Again."
+    assert [(w.start, w.end) for w in words] == [(0.0, 0.3), (0.4, 0.8), (1.1, 1.5)]
+
+
+def test_empty_context_ends_without_sending():
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    (ev,) = conn.end_input(a)
+    assert isinstance(ev, ContextEnded) and ev.reason == "empty"
+    assert conn.data_to_send() == []
+
+
+def test_one_shot_synthesis_message():
+    conn = TTSConnection(OPTS)
+    ctx = conn.synthesize("Hello world.")
+    (msg,) = sent(conn)
+    assert msg["text"] == "Hello world." and "continue" not in msg
+    assert msg["request_id"] == ctx
+    ev = conn.receive(chunk(b"\x01\x00", rid="q", ext=ctx), 0)
+    ev += conn.receive(word("Hello", 0, 0.1, rid="q"), 0)
+    ev += conn.receive(word("world.", 0.1, 0.2, rid="q"), 0)
+    ev += conn.receive(complete(rid="q"), 0)
+    assert isinstance(ev[-1], ContextEnded)
+
+
+def test_legacy_protocol():
+    conn = TTSConnection(OPTS, protocol="legacy")
+    a = conn.start_context()
+    conn.push_text(a, "Hi ")
+    conn.push_text(a, "there.")
+    conn.end_input(a)
+    msgs = sent(conn)
+    assert [(m["continue"], m["flush"]) for m in msgs] == [
+        (True, False),
+        (True, False),
+        (False, True),
+    ]
+    assert "context_id" not in msgs[0]
+    conn.receive(chunk(b"\x01\x00"), 0)
+    (ev,) = conn.receive(complete(), 0)
+    assert isinstance(ev, ContextEnded)
+    b = conn.start_context()
+    conn.push_text(b, "x")
+    conn.cancel(b)
+    assert not conn.reusable  # no cancel message in the legacy protocol: close the socket
+
+
+# -------------------------------------------------------------------- properties
+
+frame_strategy = st.one_of(
+    st.builds(
+        chunk,
+        st.binary(max_size=6),
+        st.sampled_from(["r1", "r2", "r3"]),
+        st.sampled_from([None, "a", "b", "zz"]),
+    ),
+    st.builds(
+        word,
+        st.sampled_from(["One.", "Two", "x", ""]),
+        st.floats(0, 5),
+        st.floats(0, 5),
+        st.sampled_from(["r1", "r2"]),
+        st.sampled_from([None, "a", "b"]),
+    ),
+    st.builds(complete, st.sampled_from(["r1", "r2", "r3"]), st.sampled_from([None, "a", "b"])),
+    st.sampled_from(
+        [
+            '{"status":"error","message":"boom"}',
+            '{"status":"error","error":{"message":"x","code":"y"}}',
+            '{"status":"weird"}',
+            '{"status":"chunk"',
+            "[]",
+            "",
+        ]
+    ),
+    st.binary(max_size=4),
+    st.text(max_size=20),
+)
+action = st.one_of(
+    st.tuples(st.just("frame"), frame_strategy),
+    st.tuples(st.just("cancel"), st.sampled_from(["a", "b"])),
+    st.tuples(st.just("end"), st.sampled_from(["a", "b"])),
+    st.tuples(st.just("poll"), st.floats(0, 10)),
+    st.tuples(st.just("lost"), st.none()),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(action, max_size=40))
+def test_any_sequence_yields_events_and_no_audio_after_resolution(actions):
+    conn = TTSConnection(OPTS, end_grace_s=0.5)
+    for ctx in ("a", "b"):
+        conn.start_context(ctx)
+        conn.push_text(ctx, f"{ctx} One. Two")
+    resolved: set[str] = set()
+    delivered = 0
+    now = 0.0
+    for kind, arg in actions:
+        now += 0.1
+        if kind == "frame":
+            events = conn.receive(arg, now)
+        elif kind == "cancel":
+            events = conn.cancel(arg)
+            resolved.add(arg)
+        elif kind == "end":
+            events = conn.end_input(arg)
+        elif kind == "poll":
+            events = conn.poll(now + arg)
+        else:
+            events = conn.connection_lost(1006, "x")
+        conn.data_to_send()
+        for e in events:
+            if isinstance(e, AudioReceived):
+                assert e.context_id not in resolved, "audio delivered after its context resolved"
+                assert len(e.audio) % 2 == 0
+                delivered += len(e.audio)
+            elif isinstance(e, ContextEnded | ContextFailed):
+                assert e.context_id not in resolved, "a context resolved twice"
+                resolved.add(e.context_id)
+        if conn.closed:
+            break
+    stats = [conn.context_stats(c) for c in ("a", "b")]
+    assert delivered == sum(s.audio_bytes for s in stats if s)
