@@ -115,6 +115,22 @@ def test_without_echo_the_next_context_is_held_until_the_previous_ends():
     assert audio_of(ev, "b") == b"\x02\x00"
 
 
+def test_a_later_contexts_frame_ends_an_earlier_closed_context():
+    """One complete per burst (§4.3): the first context of the burst gets none."""
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    conn.push_text(a, "One.")
+    conn.end_input(a)
+    conn.receive(chunk(b"\x01\x00", ctx="a"), 0)
+    b = conn.start_context("b")
+    conn.push_text(b, "Two.")
+    conn.end_input(b)
+    ev = conn.receive(chunk(b"\x02\x00", rid="r2", ctx="b"), 0)
+    assert isinstance(ev[0], ContextEnded) and ev[0].context_id == "a"
+    assert ev[0].reason == "superseded"
+    assert audio_of(ev, "b") == b"\x02\x00"
+
+
 def test_cancel_sends_cancel_request_and_drops_late_frames():
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")

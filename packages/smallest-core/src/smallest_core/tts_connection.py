@@ -486,23 +486,36 @@ class TTSConnection:
                 self.stats.late_frames += 1
                 self.end_grace_s = min(self.end_grace_s * 2, MAX_END_GRACE_S)
             return []
+        events = self._end_superseded(ctx)
         if isinstance(frame, ChunkFrame):
             ctx.grace_deadline = None
-            return self._on_audio(ctx, frame)
+            return events + self._on_audio(ctx, frame)
         if isinstance(frame, WordFrame):
             ctx.grace_deadline = None
             ctx.stats.words += 1
             word = ctx.timeline.add_word(frame.ids.request_id, frame.word, frame.start, frame.end)
-            if not ctx.surface_words:
-                return []
-            return [WordReceived(ctx.id, word)]
+            if ctx.surface_words:
+                events.append(WordReceived(ctx.id, word))
+            return events
         if isinstance(frame, CompleteFrame):
-            return self._on_complete(ctx, now)
+            return events + self._on_complete(ctx, now)
         if isinstance(frame, ErrorFrame):
-            events = self._fail(ctx, frame.error)
+            events.extend(self._fail(ctx, frame.error))
             events.extend(self._release_held())
             return events
-        return []  # pragma: no cover - UnknownFrame is handled before routing
+        return events  # pragma: no cover - UnknownFrame is handled before routing
+
+    def _end_superseded(self, ctx: _Context) -> list[TTSEvent]:
+        """A frame of ``ctx`` proves every earlier closed context finished (the server
+        works through a socket's contexts in order, §4.3): servers that send one
+        ``complete`` per burst give no other signal for them."""
+        events: list[TTSEvent] = []
+        for other in self._contexts.values():
+            if other is ctx:
+                break
+            if other.state is ContextState.CLOSING:
+                events.extend(self._end(other, "superseded"))
+        return events
 
     def _on_audio(self, ctx: _Context, frame: ChunkFrame) -> list[TTSEvent]:
         fmt = ctx.options.output_format

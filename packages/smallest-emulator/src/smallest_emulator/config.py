@@ -1,0 +1,198 @@
+"""Emulator configuration: protocol switches, fault knobs, named profiles, override grammar.
+
+Override grammar (API key or ``?emulator=`` query parameter)::
+
+    sk_anything;profile=multi-complete;pause_ms=1000;pause_after_chunks=3
+
+Segments are separated by ``;``. In an API key the first segment is the key itself; every later
+segment is ``name=value`` where ``name`` is an :class:`EmulatorConfig` field (``-`` may be used
+for ``_``) or ``profile`` (applied first, then the other fields). Booleans are ``true/false/1/0``;
+``transcript`` takes utterances separated by ``|``. Overrides only affect that connection/request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal, get_args, get_type_hints
+from urllib.parse import unquote
+
+CompleteMode = Literal["per-context", "per-release", "per-burst"]
+WordOrigin = Literal["per-request", "per-context"]
+CompleteFormat = Literal["current", "legacy"]
+CancelAck = Literal["complete", "none"]
+SseShape = Literal["current", "docstring", "legacy"]
+HttpErrorShape = Literal["live", "spec"]
+SttErrorShape = Literal["type", "plain", "object"]
+WordTimestampVoices = Literal["all", "documented"]
+Engine = Literal["deterministic", "espeak"]
+SttEngine = Literal["script", "pocketsphinx"]
+
+
+@dataclass
+class EmulatorConfig:
+    """Every behaviour switch and fault knob. Mutable at runtime (``emu.config.x = ...``)."""
+
+    # --- protocol switches (see PROFILES / README) ---
+    complete_mode: CompleteMode = "per-context"
+    close_after_complete: bool = False
+    echo_context_id: bool = True
+    echo_request_id: bool = True
+    word_origin: WordOrigin = "per-request"
+    error_shape: int = 1
+    complete_format: CompleteFormat = "current"
+    cancel_ack: CancelAck = "complete"
+    cancel_inflight_chunks: int = 2
+    sse_shape: SseShape = "current"
+    http_error_shape: HttpErrorShape = "live"
+    stt_error_shape: SttErrorShape = "type"
+    word_timestamp_voices: WordTimestampVoices = "all"
+    voice_mismatch_empty: bool = False
+    # --- server defaults ---
+    complete_backoff_ms: int = 4000
+    max_buffer_delay_ms: int = 3000
+    idle_timeout_s: float = 60.0
+    chunk_bytes: int = 1024
+    stt_max_bytes: int = 250 * 1024 * 1024
+    reject_keys: frozenset[str] = field(default_factory=frozenset)
+    # --- engines / pacing ---
+    engine: Engine = "deterministic"
+    stt_engine: SttEngine = "script"
+    speed: float = 1.0  # pacing factor vs real time; 0 or inf = unpaced
+    transcript: tuple[str, ...] = ()
+    stt_word_ms: int = 300
+    vad_threshold: int = 500
+    # --- faults ---
+    ttfb_ms: int = 0
+    pause_ms: int = 0
+    pause_after_chunks: int = 0
+    error_after_chunks: int | None = None
+    error_message: str = "Internal server error"
+    close_after_chunks: int | None = None
+    concurrency_limit: int | None = None
+    http_status: int | None = None
+    malformed_json_after_chunks: int | None = None
+    unknown_status_after_chunks: int | None = None
+    binary_frame_after_chunks: int | None = None
+    never_answer: bool = False
+    drop_connection_on_connect: bool = False
+
+    def copy(self, **changes: Any) -> EmulatorConfig:
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+    def apply_profile(self, name: str) -> EmulatorConfig:
+        """A copy with the named profile's switches applied (on top of the defaults' switches)."""
+        if name not in PROFILE_SWITCHES:
+            raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
+        reset = {k: getattr(_DEFAULT, k) for k in _PROFILE_KEYS}
+        reset.update(PROFILE_SWITCHES[name])
+        return replace(self, **reset)
+
+    def with_overrides(self, overrides: dict[str, str]) -> EmulatorConfig:
+        """A copy with textual overrides (module doc) applied; unknown names raise ValueError."""
+        cfg = self
+        if "profile" in overrides:
+            cfg = cfg.apply_profile(overrides["profile"])
+        changes = {
+            name: _convert(name, value) for name, value in overrides.items() if name != "profile"
+        }
+        return replace(cfg, **changes) if changes else cfg
+
+
+_DEFAULT = EmulatorConfig()
+
+#: The switches a profile may set.
+PROFILE_SWITCHES: dict[str, dict[str, Any]] = {
+    # Reference-page reading: persistent socket, one complete per context, ids echoed.
+    "default": {},
+    # §12.1 LK1.8.9: a complete after every release, no terminal marker.
+    "multi-complete": {"complete_mode": "per-release"},
+    # §4.3 Pipecat observation: one complete per burst of back-to-back requests.
+    "per-burst": {"complete_mode": "per-burst"},
+    # §4.2 / §10.1 spec + SDK: server closes the socket (1000) after complete.
+    "close-after-complete": {"close_after_complete": True},
+    # §12.1: frames do not carry context_id / external_request_id back.
+    "no-echo": {"echo_context_id": False, "echo_request_id": False},
+    # §10.2 spec reading: word times continuous on the context timeline.
+    "per-context-words": {"word_origin": "per-context"},
+    # §4.1 DOCold / §4.5 shape 4 / §3.1 legacy SSE.
+    "legacy-frames": {"complete_format": "legacy", "error_shape": 4, "sse_shape": "legacy"},
+    # §4.5 shape 3 (Pipecat reads `error`), STT `{"error": ...}` (§12.2).
+    "error-string": {"error_shape": 3, "stt_error_shape": "plain"},
+    # §4.5 shape 2 (AsyncAPI ErrorResponse), STT legacy ErrorResponse.
+    "error-object": {"error_shape": 2, "stt_error_shape": "object"},
+    # Least helpful documented combination: no echo, complete per release, per-request word
+    # origin, no cancel ack, spec HTTP errors, SSE docstring shape, documented word-ts voices.
+    "strict": {
+        "complete_mode": "per-release",
+        "echo_context_id": False,
+        "echo_request_id": False,
+        "word_origin": "per-request",
+        "error_shape": 2,
+        "cancel_ack": "none",
+        "http_error_shape": "spec",
+        "sse_shape": "docstring",
+        "stt_error_shape": "plain",
+        "word_timestamp_voices": "documented",
+        "cancel_inflight_chunks": 4,
+    },
+}
+PROFILES: tuple[str, ...] = tuple(PROFILE_SWITCHES)
+_PROFILE_KEYS = sorted({k for sw in PROFILE_SWITCHES.values() for k in sw})
+
+_HINTS = get_type_hints(EmulatorConfig)
+FIELD_NAMES = frozenset(f.name for f in fields(EmulatorConfig))
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _convert(name: str, raw: str) -> Any:
+    if name not in FIELD_NAMES:
+        raise ValueError(f"unknown emulator option {name!r}")
+    hint = _HINTS[name]
+    args = get_args(hint)
+    if name == "transcript":
+        return tuple(p.strip() for p in raw.split("|") if p.strip())
+    if name == "reject_keys":
+        return frozenset(p for p in raw.split(",") if p)
+    if hint is bool:
+        low = raw.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ValueError(f"{name}: expected a boolean, got {raw!r}")
+    if type(None) in args:  # int | None
+        return None if raw.lower() in ("", "none", "null") else int(raw)
+    if hint is int:
+        return int(raw)
+    if hint is float:
+        return float(raw)
+    if args and all(isinstance(a, str) for a in args):  # Literal
+        if raw not in args:
+            raise ValueError(f"{name}: expected one of {args}, got {raw!r}")
+        return raw
+    return raw
+
+
+def parse_overrides(text: str, *, has_key: bool) -> dict[str, str]:
+    """Parse ``[key;]name=value;...`` into a dict (names normalised to field names)."""
+    parts = text.split(";")
+    if has_key:
+        parts = parts[1:]
+    out: dict[str, str] = {}
+    for part in parts:
+        if "=" not in part:
+            continue
+        name, _, value = part.partition("=")
+        name = name.strip().replace("-", "_")
+        if name != "profile" and name not in FIELD_NAMES:
+            raise ValueError(f"unknown emulator option {name!r}")
+        out[name] = unquote(value.strip())
+    return out
+
+
+def config_fields() -> list[dataclasses.Field[Any]]:
+    """The dataclass fields of :class:`EmulatorConfig` (for CLI/README generation)."""
+    return list(fields(EmulatorConfig))
