@@ -78,7 +78,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHONS)
 def core(session: nox.Session) -> None:
     """The sans-I/O core: table tests from shared fixtures and property tests."""
-    session.install(*CORE, *TEST_DEPS)
+    session.install(*CORE, *TEST_DEPS, "audioop-lts; python_version >= '3.13'")
     _pytest(session, f"core-{session.python}", "packages/smallest-core/tests")
 
 
