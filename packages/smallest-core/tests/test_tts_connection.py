@@ -286,6 +286,25 @@ def test_idle_timeout_notice_with_nothing_active():
     assert is_idle_timeout(ev.error)
 
 
+def test_idle_timeout_ends_contexts_that_got_their_complete():
+    conn = TTSConnection(OPTS, words_for_end_detection=False)
+    a = conn.start_context("a")
+    conn.push_text(a, "One.")
+    conn.end_input(a)
+    conn.receive(chunk(b"\x01\x00"), 0)
+    conn.receive(complete(), 0)  # no echo, grace pending
+    b = conn.start_context("b")
+    conn.push_text(b, "Two.")  # held: a is unresolved
+    idle = json.dumps(
+        {"status": "error", "message": "Connection timed out after 1 seconds of inactivity"}
+    )
+    ev = conn.receive(idle, 0.1)
+    assert [type(e) for e in ev] == [ContextEnded, ContextFailed, ConnectionFailed]
+    assert ev[0].context_id == "a" and ev[0].reason == "idle after complete"
+    assert ev[1].context_id == "b" and ev[1].error.retryable and not ev[1].audio_received
+    assert not conn.reusable
+
+
 def test_malformed_frame_fails_the_active_context_retryably():
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")

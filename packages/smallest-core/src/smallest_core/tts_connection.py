@@ -311,6 +311,8 @@ class TTSConnection:
         if isinstance(frame, UnknownFrame):
             self.stats.ignored_frames += 1
             return [FrameIgnored(f"frame with unknown status {frame.status!r}")]
+        if isinstance(frame, ErrorFrame) and is_idle_timeout(frame.error):
+            return self._on_idle_timeout(frame.error)
         ctx = self._route(frame.ids)
         if ctx is None:
             if isinstance(frame, ErrorFrame):
@@ -504,6 +506,19 @@ class TTSConnection:
             events.extend(self._release_held())
             return events
         return events  # pragma: no cover - UnknownFrame is handled before routing
+
+    def _on_idle_timeout(self, error: SmallestError) -> list[TTSEvent]:
+        """The server closes an idle socket: nothing is in flight, so a context that got
+        its ``complete`` is complete; one still expecting audio fails retryably."""
+        self.reusable = False
+        events: list[TTSEvent] = []
+        for ctx in list(self._contexts.values()):
+            if ctx.state is ContextState.CLOSING and ctx.completes_after_close:
+                events.extend(self._end(ctx, "idle after complete"))
+            elif ctx.state not in _RESOLVED:
+                events.extend(self._fail(ctx, error))
+        events.append(ConnectionFailed(error))
+        return events
 
     def _end_superseded(self, ctx: _Context) -> list[TTSEvent]:
         """A frame of ``ctx`` proves every earlier closed context finished (the server
