@@ -115,6 +115,8 @@ def test_finalize_and_close_stream_bookkeeping():
     state.receive(_final([], is_last=True))
     assert state.finished
     assert isinstance(state.receive("not json"), STTError)
+    state.connection_started()  # a reconnect starts a fresh connection of the same stream
+    assert not state.finished and not state.close_requested
     assert state.keepalive() == '{"type":"keepalive"}'
 
 

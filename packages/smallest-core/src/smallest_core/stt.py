@@ -264,6 +264,10 @@ class STTStreamState:
         self.connections += 1
         self._offset_bytes = self._sent_total
         self.finalize_pending = 0
+        # A reconnect (option change) ends the old connection with close_stream; the
+        # logical stream goes on.
+        self.close_requested = False
+        self.finished = False
 
     def audio_sent(self, nbytes: int) -> None:
         """Record ``nbytes`` of audio sent on the current connection."""
