@@ -1,0 +1,11 @@
+"""Smallest AI (Lightning TTS, Pulse STT) plugins for VideoSDK AI Agents.
+
+``SmallestAITTS()`` and ``SmallestAISTT()`` are passed to a VideoSDK agent pipeline
+like any other provider.
+"""
+
+from smallest_videosdk._version import __version__
+from smallest_videosdk.stt import SmallestAISTT
+from smallest_videosdk.tts import SmallestAITTS
+
+__all__ = ["SmallestAISTT", "SmallestAITTS", "__version__"]

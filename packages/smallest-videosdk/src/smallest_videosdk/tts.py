@@ -1,0 +1,514 @@
+"""Lightning text-to-speech for VideoSDK agents: :class:`SmallestAITTS`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from videosdk.agents import TTS, FlushMarker
+
+from smallest_core import (
+    AudioReceived,
+    ContextEnded,
+    ContextFailed,
+    ContextState,
+    SmallestError,
+    TTSOptions,
+    Voice,
+    WordReceived,
+)
+from smallest_core.audio import PcmDecoder
+from smallest_core.errors import connection_error, error_from_http
+from smallest_core.segmenter import SentenceSegmenter
+from smallest_core.tts_messages import http_request_body, http_request_headers
+from smallest_core.voices import parse_voices
+from smallest_videosdk._common import Account
+from smallest_videosdk._playback import TRACK_SAMPLE_RATE, TrackAudio, WordPacer
+from smallest_videosdk._tts_socket import ContextEvent, TTSSocket, open_socket
+
+logger = logging.getLogger("smallest_videosdk.tts")
+
+TextInput = AsyncIterator[str | FlushMarker] | str
+
+_LEGACY_ONLY_DEFAULTS = {"consistency": 0.5, "similarity": 0.0, "enhancement": 1.0}
+
+
+class _Interrupted(Exception):
+    """Raised inside a turn when :meth:`SmallestAITTS.interrupt` stopped it."""
+
+
+@dataclass(eq=False)
+class _Segment:
+    """Text between two ``FlushMarker``s: one continuation context on the server."""
+
+    socket: TTSSocket
+    context_id: str
+    queue: asyncio.Queue[ContextEvent | None] = field(default_factory=asyncio.Queue)
+    text: str = ""
+    closed: bool = False
+    replayed: bool = False
+
+    def bind(self, socket: TTSSocket, options: TTSOptions) -> None:
+        """Start this segment's context on ``socket`` (again, with all its text so far)."""
+        self.socket = socket
+        self.context_id = socket.conn.start_context(options=options)
+        socket.subscribe(self.context_id, self.queue)
+        if self.text:
+            socket.conn.push_text(self.context_id, self.text)
+        if self.closed:
+            socket.dispatch(socket.conn.end_input(self.context_id))
+
+    async def push(self, text: str) -> None:
+        self.text += text
+        self.socket.conn.push_text(self.context_id, text)
+        await self.socket.flush()
+
+    async def close(self) -> None:
+        self.closed = True
+        self.socket.dispatch(self.socket.conn.end_input(self.context_id))
+        await self.socket.flush()
+
+    async def cancel(self) -> None:
+        self.socket.dispatch(self.socket.conn.cancel(self.context_id))
+        await self.socket.flush()
+        self.queue.put_nowait(None)
+
+
+@dataclass(eq=False)
+class _Turn:
+    """One ``synthesize()`` call."""
+
+    segments: list[_Segment] = field(default_factory=list)
+    interrupted: bool = False
+    first_audio: bool = False
+    pacer: WordPacer | None = None
+    producer: asyncio.Task[None] | None = None
+
+
+class SmallestAITTS(TTS):  # type: ignore[misc]
+    """Smallest AI Lightning TTS for VideoSDK agent pipelines.
+
+    Streams over ``WS /waves/v1/tts/live`` with continuations: one context per
+    ``FlushMarker``-delimited segment of a turn, text forwarded as it arrives, one
+    socket reused across turns. ``enable_streaming=False`` uses ``POST /waves/v1/tts``
+    sentence by sentence. Audio is always delivered at the track's 24 kHz.
+
+    The official ``videosdk-plugins-smallestai`` arguments are accepted, so switching
+    is a one-line import change. ``consistency``, ``similarity`` and ``enhancement``
+    only applied to the retired ``lightning-v2`` and are ignored (with a warning when
+    set to a non-default value).
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        model: str = "lightning-v3.1",
+        voice_id: str = "magnus",
+        language: str = "en",
+        sample_rate: int = 24000,
+        speed: float = 1.0,
+        consistency: float = 0.5,
+        similarity: float = 0.0,
+        enhancement: float = 1.0,
+        sentence_streaming: bool = True,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        enable_streaming: bool = True,
+        max_connection_age_sec: float = 300.0,
+        complete_backoff_ms: int = 0,
+        max_buffer_flush_ms: int = 0,
+        word_timestamps: bool = False,
+        max_buffer_delay_ms: int | None = None,
+        idle_timeout_s: int | None = None,
+        http_session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        if max_buffer_delay_ms is None:
+            if max_buffer_flush_ms > 0:
+                max_buffer_delay_ms = max_buffer_flush_ms
+            elif not sentence_streaming:
+                max_buffer_delay_ms = 0
+        self._options = TTSOptions(
+            voice_id=voice_id,
+            model=model,
+            language=language,
+            sample_rate=sample_rate,
+            speed=speed,
+            word_timestamps=word_timestamps,
+            complete_backoff_ms=complete_backoff_ms,
+            max_buffer_delay_ms=max_buffer_delay_ms,
+        )
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout!r}")
+        if idle_timeout_s is not None and idle_timeout_s <= 0:
+            raise ValueError(f"idle_timeout_s must be a positive int, got {idle_timeout_s!r}")
+        self._account = Account.resolve(api_key, base_url)
+        given = {"consistency": consistency, "similarity": similarity, "enhancement": enhancement}
+        ignored = [k for k, v in given.items() if v != _LEGACY_ONLY_DEFAULTS[k]]
+        if ignored:
+            logger.warning("%s only applied to the retired lightning-v2 and are ignored", ignored)
+        super().__init__(
+            sample_rate=TRACK_SAMPLE_RATE, num_channels=1, word_timestamps=word_timestamps
+        )
+        self.enable_streaming = enable_streaming
+        self.sentence_streaming = sentence_streaming
+        self.timeout = timeout
+        self.max_connection_age_sec = max_connection_age_sec
+        self.idle_timeout_s = idle_timeout_s
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._session = http_session
+        self._owns_session = http_session is None
+        self._socket: TTSSocket | None = None
+        self._connect_lock = asyncio.Lock()
+        self._turn: _Turn | None = None
+        self._pacers: set[WordPacer] = set()
+        self._closed = False
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def options(self) -> TTSOptions:
+        """The validated request options (model in the API's spelling)."""
+        return self._options
+
+    @property
+    def model(self) -> str:
+        return self._options.model
+
+    @property
+    def voice_id(self) -> str:
+        return self._options.voice_id
+
+    def reset_first_audio_tracking(self) -> None:
+        """The next turn reports its first audio again (the pipeline calls this per turn)."""
+        if self._turn is not None:
+            self._turn.first_audio = False
+
+    async def prewarm(self) -> None:
+        """Open the WebSocket ahead of the first turn (failures are logged, not raised)."""
+        if not self.enable_streaming:
+            return
+        try:
+            await self._live_socket()
+        except SmallestError as exc:
+            logger.warning("TTS prewarm failed: %s", exc.message)
+
+    async def synthesize(self, text: TextInput, voice_id: str | None = None, **kwargs: Any) -> None:
+        """Speak ``text`` (a string, or tokens and ``FlushMarker``s) on the audio track.
+
+        Returns once all of the turn's audio has been pushed to the track, or promptly
+        after :meth:`interrupt`. A server error is emitted as ``"error"`` and raised as
+        :class:`~smallest_core.SmallestError`.
+        """
+        if self.audio_track is None:
+            self.emit("error", "Smallest AI TTS: no audio track is set on the TTS")
+            return
+        options = self._options
+        if voice_id and voice_id != options.voice_id:
+            options = options.with_changes(voice_id=voice_id)
+        turn = _Turn()
+        self._turn = turn
+        try:
+            if self.enable_streaming:
+                await self._stream_turn(turn, _as_stream(text), options)
+            else:
+                await self._http_turn(turn, _as_stream(text), options)
+        except _Interrupted:
+            return
+        except SmallestError as exc:
+            if turn.interrupted:
+                return
+            self.emit("error", f"Smallest AI TTS: {exc.message}")
+            raise
+        finally:
+            await self._end_turn(turn)
+
+    async def interrupt(self) -> None:
+        """Stop the current turn: cancel it on the server and clear the track."""
+        turn = self._turn
+        if turn is not None:
+            turn.interrupted = True
+            if turn.pacer is not None:
+                turn.pacer.cancel()
+            for segment in turn.segments:
+                await segment.cancel()
+        for pacer in list(self._pacers):
+            pacer.cancel()
+        self._pacers.clear()
+        track = self.audio_track
+        if track is not None and hasattr(track, "interrupt"):
+            track.interrupt()
+
+    async def aclose(self) -> None:
+        """Stop any turn and close the socket and the HTTP session."""
+        self._closed = True
+        if self._turn is not None:
+            await self.interrupt()
+        for pacer in list(self._pacers):
+            pacer.cancel()
+        self._pacers.clear()
+        if self._socket is not None:
+            await self._socket.close()
+            self._socket = None
+        if self._session is not None and self._owns_session:
+            await self._session.close()
+            self._session = None
+        await super().aclose()
+
+    async def list_voices(self) -> list[Voice]:
+        """The voices available to the configured model."""
+        session = self._http()
+        url = self._account.endpoints.voices(self._options.model)
+        async with session.get(
+            url, headers=self._account.headers(), timeout=aiohttp.ClientTimeout(total=self.timeout)
+        ) as resp:
+            body = await resp.read()
+            return parse_voices(resp.status, body, dict(resp.headers))
+
+    # ------------------------------------------------------------------ streaming
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+            self._owns_session = True
+        return self._session
+
+    async def _live_socket(self) -> TTSSocket:
+        async with self._connect_lock:
+            sock = self._socket
+            if sock is not None:
+                too_old = time.monotonic() - sock.opened_at > self.max_connection_age_sec
+                if sock.alive and not (too_old and not sock.conn.busy):
+                    return sock
+                await sock.close()
+                self._socket = None
+            url = self._account.endpoints.tts_ws(idle_timeout_s=self.idle_timeout_s)
+            sock = await open_socket(
+                self._http(), url, self._account.headers(), self._options, self.timeout
+            )
+            self._socket = sock
+            return sock
+
+    async def _open_segment(self, turn: _Turn, options: TTSOptions) -> _Segment:
+        sock = await self._live_socket()
+        if turn.interrupted:
+            raise _Interrupted
+        segment = _Segment(sock, "")
+        segment.bind(sock, options)
+        turn.segments.append(segment)
+        return segment
+
+    async def _stream_turn(
+        self, turn: _Turn, text: AsyncIterator[str | FlushMarker], options: TTSOptions
+    ) -> None:
+        ready: asyncio.Queue[_Segment | None] = asyncio.Queue()
+        turn.producer = asyncio.create_task(self._produce(turn, text, options, ready))
+        audio = TrackAudio(options.sample_rate, self._track_rate())
+        if options.word_timestamps:
+            self._pacers = {p for p in self._pacers if not p.done}
+            turn.pacer = WordPacer(options.sample_rate, self._word_spoken)
+            self._pacers.add(turn.pacer)
+        offset = 0
+        producer = turn.producer
+        try:
+            while True:
+                if ready.empty() and not producer.done():
+                    getter = asyncio.ensure_future(ready.get())
+                    await asyncio.wait({getter, producer}, return_when=asyncio.FIRST_COMPLETED)
+                    if not getter.done():
+                        getter.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await getter
+                        continue
+                    segment = getter.result()
+                elif not ready.empty():
+                    segment = ready.get_nowait()
+                else:
+                    break
+                if segment is None:
+                    break
+                offset = await self._play_segment(turn, segment, options, audio, offset)
+        except _Interrupted:
+            if not turn.interrupted and producer.done() and not producer.cancelled():
+                failure = producer.exception()
+                if failure is not None:
+                    raise failure from None
+            raise
+        await producer
+        await self._push(turn, audio.finish())
+        if turn.pacer is not None:
+            turn.pacer.finish()
+
+    async def _produce(
+        self,
+        turn: _Turn,
+        text: AsyncIterator[str | FlushMarker],
+        options: TTSOptions,
+        ready: asyncio.Queue[_Segment | None],
+    ) -> None:
+        segment: _Segment | None = None
+        try:
+            async for item in text:
+                if turn.interrupted:
+                    return
+                if isinstance(item, FlushMarker):
+                    if segment is not None:
+                        await segment.close()
+                        segment = None
+                    continue
+                if not isinstance(item, str) or not item:
+                    continue
+                if segment is None:
+                    segment = await self._open_segment(turn, options)
+                    ready.put_nowait(segment)
+                await segment.push(item)
+            if segment is not None:
+                await segment.close()
+        except BaseException:
+            if segment is not None:
+                await asyncio.shield(segment.cancel())
+            raise
+        finally:
+            ready.put_nowait(None)
+
+    async def _play_segment(
+        self,
+        turn: _Turn,
+        segment: _Segment,
+        options: TTSOptions,
+        audio: TrackAudio,
+        offset: int,
+    ) -> int:
+        """Push one segment's audio; returns the turn offset (samples) after it."""
+        while True:
+            try:
+                event = await asyncio.wait_for(segment.queue.get(), self.timeout)
+            except TimeoutError:
+                raise connection_error(f"no audio from the server for {self.timeout:g}s") from None
+            if event is None or turn.interrupted:
+                raise _Interrupted
+            if isinstance(event, AudioReceived):
+                await self._push(turn, audio.convert(event.audio), len(event.audio) // 2)
+            elif isinstance(event, WordReceived):
+                if turn.pacer is not None:
+                    start = offset + round(event.word.start * options.sample_rate)
+                    turn.pacer.add_word(start, event.word.text, event.word.spaced)
+            elif isinstance(event, ContextEnded):
+                return offset + event.samples
+            elif isinstance(event, ContextFailed):
+                error = event.error
+                if not event.audio_received and error.retryable and not segment.replayed:
+                    logger.info("TTS context failed before any audio (%s); replaying", error)
+                    segment.replayed = True
+                    sock = await self._live_socket()
+                    if turn.interrupted:
+                        raise _Interrupted
+                    segment.bind(sock, options)
+                    await sock.flush()
+                    continue
+                raise error
+
+    async def _push(self, turn: _Turn, pcm: bytes, source_samples: int | None = None) -> None:
+        if turn.interrupted:
+            raise _Interrupted
+        track = self.audio_track
+        if not pcm or track is None:
+            if turn.pacer is not None and source_samples:
+                turn.pacer.audio_pushed(source_samples)
+            return
+        if not turn.first_audio:
+            turn.first_audio = True
+            if self._first_audio_callback is not None:
+                await self._first_audio_callback()
+            if turn.interrupted:
+                raise _Interrupted
+        await track.add_new_bytes(pcm)
+        if turn.pacer is not None:
+            samples = source_samples if source_samples is not None else 0
+            turn.pacer.audio_pushed(samples)
+
+    async def _end_turn(self, turn: _Turn) -> None:
+        producer = turn.producer
+        if producer is not None and not producer.done():
+            producer.cancel()
+        if producer is not None:
+            with contextlib.suppress(BaseException):
+                await producer
+        unresolved = [
+            s for s in turn.segments if s.socket.conn.context_state(s.context_id) in _OPEN_STATES
+        ]
+        for segment in unresolved:
+            await segment.cancel()
+        if turn.interrupted and turn.pacer is not None:
+            turn.pacer.cancel()
+        if self._turn is turn:
+            self._turn = None
+
+    def _word_spoken(self, payload: dict[str, Any]) -> None:
+        self.emit("word_spoken", payload)
+
+    def _track_rate(self) -> int:
+        rate = getattr(self.audio_track, "sample_rate", TRACK_SAMPLE_RATE)
+        return rate if isinstance(rate, int) and rate > 0 else TRACK_SAMPLE_RATE
+
+    # ------------------------------------------------------------------ HTTP
+    async def _http_turn(
+        self, turn: _Turn, text: AsyncIterator[str | FlushMarker], options: TTSOptions
+    ) -> None:
+        audio = TrackAudio(options.sample_rate, self._track_rate())
+        segmenter = SentenceSegmenter()
+        async for item in text:
+            if turn.interrupted:
+                raise _Interrupted
+            if isinstance(item, FlushMarker):
+                sentences = segmenter.flush()
+            elif isinstance(item, str):
+                sentences = segmenter.push(item)
+            else:
+                continue
+            for sentence in sentences:
+                await self._http_sentence(turn, sentence, options, audio)
+        for sentence in segmenter.flush():
+            await self._http_sentence(turn, sentence, options, audio)
+        await self._push(turn, audio.finish())
+
+    async def _http_sentence(
+        self, turn: _Turn, text: str, options: TTSOptions, audio: TrackAudio
+    ) -> None:
+        if not text.strip():
+            return
+        headers = {**self._account.headers(), **http_request_headers()}
+        decoder = PcmDecoder(options.output_format, options.sample_rate)
+        try:
+            async with self._http().post(
+                self._account.endpoints.tts_http,
+                json=http_request_body(options, text),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            ) as resp:
+                if resp.status >= 400:
+                    raise error_from_http(resp.status, await resp.read(), dict(resp.headers))
+                async for chunk in resp.content.iter_any():
+                    pcm = decoder.feed(chunk)
+                    await self._push(turn, audio.convert(pcm), len(pcm) // 2)
+                tail = decoder.flush()
+                await self._push(turn, audio.convert(tail), len(tail) // 2)
+        except TimeoutError:
+            raise connection_error(f"the TTS request timed out after {self.timeout:g}s") from None
+        except aiohttp.ClientError as exc:
+            raise connection_error(f"the TTS request failed: {exc}") from None
+
+
+_OPEN_STATES = (ContextState.HELD, ContextState.OPEN, ContextState.CLOSING)
+
+
+async def _as_stream(text: TextInput) -> AsyncIterator[str | FlushMarker]:
+    if isinstance(text, str):
+        yield text
+        return
+    async for item in text:
+        yield item

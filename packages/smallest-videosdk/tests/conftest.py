@@ -1,0 +1,110 @@
+"""Fixtures: the emulator, a fake VideoSDK audio track, helpers to drive turns."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from videosdk.agents import FlushMarker, audio_format
+
+from smallest_emulator import Emulator, EmulatorConfig
+from smallest_emulator.config import PROFILES
+from smallest_videosdk import SmallestAISTT, SmallestAITTS
+
+__all__ = ["PROFILES"]
+
+
+class FakeTrack:
+    """Stands in for VideoSDK's 24 kHz agent track: async ``add_new_bytes``, sync ``interrupt``.
+
+    ``pushes`` records (monotonic time, bytes) for a real-time playback simulation.
+    """
+
+    sample_rate = 24000
+
+    def __init__(self) -> None:
+        self.audio = bytearray()
+        self.pushes: list[tuple[float, int]] = []
+        self.interrupts = 0
+        self.on_push: Callable[[], None] | None = None
+
+    async def add_new_bytes(self, audio_data: bytes) -> None:
+        self.audio += audio_data
+        self.pushes.append((time.monotonic(), len(audio_data)))
+        if self.on_push is not None:
+            self.on_push()
+
+    def interrupt(self) -> None:
+        self.interrupts += 1
+
+    def dead_air_s(self, rate: int = 24000) -> float:
+        """Silence a real-time player would insert between the first and last push."""
+        dead = 0.0
+        play_end: float | None = None
+        for when, size in self.pushes:
+            if play_end is not None and when > play_end:
+                dead += when - play_end
+            start = when if play_end is None else max(play_end, when)
+            play_end = start + size / 2 / rate
+        return dead
+
+
+def fast_config(**kw: Any) -> EmulatorConfig:
+    """Unpaced, no complete backoff: fast tests."""
+    base: dict[str, Any] = {"speed": 0.0, "complete_backoff_ms": 0}
+    base.update(kw)
+    return EmulatorConfig(**base)
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    async with Emulator(config=fast_config()) as e:
+        yield e
+
+
+def key_for(profile: str, **overrides: Any) -> str:
+    parts = ["sk_test", f"profile={profile}"] + [f"{k}={v}" for k, v in overrides.items()]
+    return ";".join(parts)
+
+
+def make_tts(emu: Emulator, profile: str = "default", **kw: Any) -> tuple[SmallestAITTS, FakeTrack]:
+    overrides = kw.pop("overrides", {})
+    tts = SmallestAITTS(api_key=key_for(profile, **overrides), base_url=emu.base_url, **kw)
+    track = FakeTrack()
+    tts.loop = asyncio.get_running_loop()
+    tts.audio_track = track
+    return tts, track
+
+
+async def tokens(*parts: str | FlushMarker, delay: float = 0.0) -> AsyncIterator[str | FlushMarker]:
+    """An LLM-like token stream."""
+    for part in parts:
+        if delay:
+            await asyncio.sleep(delay)
+        yield part
+
+
+async def wait_for(predicate: Callable[[], bool], limit_s: float = 5.0) -> None:
+    """Wait until ``predicate()`` holds (checked on every loop turn), or fail."""
+    deadline = time.monotonic() + limit_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
+
+
+async def bounded(coro: Awaitable[Any], limit_s: float = 10.0) -> Any:
+    return await asyncio.wait_for(coro, limit_s)
+
+
+@pytest.fixture(autouse=True)
+def _reset_audio_format() -> None:
+    audio_format.reset()
+
+
+def make_stt(emu: Emulator, profile: str = "default", **kw: Any) -> SmallestAISTT:
+    overrides = kw.pop("overrides", {})
+    return SmallestAISTT(api_key=key_for(profile, **overrides), base_url=emu.base_url, **kw)
