@@ -1,0 +1,137 @@
+"""One pooled TTS WebSocket: the aiohttp socket, its core :class:`TTSConnection` and a
+reader task that feeds every frame to the core and routes the resulting events to the
+queue of the context they belong to."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import aiohttp
+
+from smallest_core import (
+    AudioReceived,
+    ConnectionFailed,
+    FrameIgnored,
+    SmallestError,
+    TTSConnection,
+    TTSEvent,
+    TTSOptions,
+)
+from smallest_core.tts_connection import is_idle_timeout
+
+from .log import logger
+
+_MIN_WAIT_S = 0.001
+
+
+class TTSSocket:
+    """A TTS WebSocket shared by consecutive turns (one context at a time)."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, protocol: TTSConnection) -> None:
+        self.ws = ws
+        self.protocol = protocol
+        self.failure: SmallestError | None = None
+        """Set when the server reported a connection-level error (e.g. its idle timeout)."""
+        self.first_audio_at: dict[str, float] = {}
+        """``time.perf_counter()`` when the first audio frame of each context arrived."""
+        self._sinks: dict[str, asyncio.Queue[Any]] = {}
+        self._send_lock = asyncio.Lock()
+        self._reader = asyncio.create_task(self._read_loop(), name="smallest.tts.reader")
+
+    @property
+    def usable(self) -> bool:
+        """Whether a new context may start on this socket."""
+        return (
+            self.failure is None
+            and not self.ws.closed
+            and not self.protocol.closed
+            and self.protocol.reusable
+            and not self._reader.done()
+        )
+
+    def open_context(self, options: TTSOptions, sink: asyncio.Queue[Any]) -> str:
+        """Start a context whose events are put on ``sink``."""
+        ctx = self.protocol.start_context(options=options)
+        self._sinks[ctx] = sink
+        return ctx
+
+    def detach(self, context_id: str) -> None:
+        """Stop routing the context's events (late ones are dropped by the core)."""
+        self._sinks.pop(context_id, None)
+        self.first_audio_at.pop(context_id, None)
+
+    async def send_pending(self) -> int:
+        """Send every message the core queued, in order. Returns how many were sent."""
+        async with self._send_lock:
+            frames = self.protocol.data_to_send()
+            for frame in frames:
+                await self.ws.send_str(frame)
+        return len(frames)
+
+    async def aclose(self) -> None:
+        """Stop the reader and close the socket."""
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._reader
+        with contextlib.suppress(Exception):
+            await self.ws.close()
+
+    # ------------------------------------------------------------------ reader
+    def _dispatch(self, events: list[TTSEvent]) -> None:
+        for event in events:
+            if isinstance(event, ConnectionFailed):
+                self.failure = event.error
+                if is_idle_timeout(event.error):
+                    logger.debug("TTS socket reached the server's idle timeout")
+                else:
+                    logger.warning("TTS connection error: %s", event.error.message)
+                continue
+            if isinstance(event, FrameIgnored):
+                logger.warning("ignored a TTS frame: %s", event.reason)
+                continue
+            context_id = event.context_id
+            if isinstance(event, AudioReceived) and context_id not in self.first_audio_at:
+                self.first_audio_at[context_id] = time.perf_counter()
+            sink = self._sinks.get(context_id)
+            if sink is not None:
+                sink.put_nowait(event)
+
+    async def _flush_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.send_pending()
+
+    async def _read_loop(self) -> None:
+        protocol = self.protocol
+        try:
+            while True:
+                deadline = protocol.next_deadline()
+                wait = None if deadline is None else max(_MIN_WAIT_S, deadline - time.monotonic())
+                try:
+                    msg = await self.ws.receive(timeout=wait)
+                except TimeoutError:
+                    self._dispatch(protocol.poll(time.monotonic()))
+                    await self._flush_quietly()
+                    continue
+                if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                    self._dispatch(protocol.receive(msg.data, time.monotonic()))
+                    deadline = protocol.next_deadline()
+                    if deadline is not None and deadline <= time.monotonic():
+                        self._dispatch(protocol.poll(time.monotonic()))
+                    if protocol.busy:
+                        await self._flush_quietly()
+                    continue
+                reason = "the server closed the connection"
+                if msg.type is aiohttp.WSMsgType.ERROR:
+                    reason = f"the connection failed ({type(msg.data).__name__})"
+                if self.failure is not None:
+                    reason = self.failure.message
+                self._dispatch(protocol.connection_lost(self.ws.close_code, reason))
+                return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must not strand the turn waiting on its queue
+            logger.exception("TTS reader failed")
+            self._dispatch(protocol.connection_lost(None, f"reader failed: {type(exc).__name__}"))

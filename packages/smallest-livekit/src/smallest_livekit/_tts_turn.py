@@ -1,0 +1,179 @@
+"""Drive one streamed segment (one core context) on a pooled socket.
+
+Text from the stream's input and events from the socket's reader share one queue, so
+the turn is a single loop: forward each token as it arrives, push audio and timed words
+as they arrive, finish on the core's ``ContextEnded``. Receive timeouts apply only once
+the closing fragment has been sent (waiting on the server, not on the LLM).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from livekit.agents import APIConnectionError, APIError, APITimeoutError, tts
+from livekit.agents.types import TimedString
+
+from smallest_core import (
+    AudioReceived,
+    ContextEnded,
+    ContextFailed,
+    ContextState,
+    ErrorKind,
+    WordReceived,
+)
+from smallest_core.tts_connection import is_idle_timeout
+
+from ._errors import to_api_error, transport_error
+from ._tts_socket import TTSSocket
+from .log import logger
+
+if TYPE_CHECKING:
+    from .tts import SynthesizeStream
+
+_INPUT_ENDED = object()
+_MAX_REPLAYS = 2
+_CANCEL_SEND_TIMEOUT_S = 1.0
+
+
+class _Replay(Exception):
+    """The context failed before any audio on a stale socket: run it again on a new one."""
+
+
+class _Turn:
+    def __init__(self, stream: SynthesizeStream, emitter: tts.AudioEmitter) -> None:
+        self.stream = stream
+        self.emitter = emitter
+        self.inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self.texts: list[str] = []
+        self.input_ended = False
+        self.closing_sent = False
+        self.audio_pushed = False
+        self.started = False
+
+    async def read_input(self) -> None:
+        async for item in self.stream.input_channel():
+            if self.stream.is_flush(item):
+                break
+            self.inbox.put_nowait(item)
+        self.inbox.put_nowait(_INPUT_ENDED)
+
+    async def send(self, sock: TTSSocket, carries_text: bool) -> None:
+        try:
+            sent = await sock.send_pending()
+        except Exception as exc:
+            raise transport_error(exc, "sending to Smallest TTS failed") from None
+        if sent and carries_text and not self.started:
+            self.started = True
+            self.stream.mark_started()
+
+    async def run_on(self, sock: TTSSocket, reused: bool) -> None:
+        protocol = sock.protocol
+        ctx = sock.open_context(self.stream.opts, self.inbox)
+        try:
+            for text in self.texts:
+                protocol.push_text(ctx, text)
+            if self.input_ended:
+                self._handle(protocol.end_input(ctx), sock, reused)
+                self.closing_sent = True
+            await self.send(sock, bool(self.texts))
+            await self._loop(sock, ctx, reused)
+        except BaseException:
+            if protocol.context_state(ctx) not in (
+                ContextState.ENDED,
+                ContextState.FAILED,
+                ContextState.CANCELLED,
+                None,
+            ):
+                protocol.cancel(ctx)
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(_CANCEL_SEND_TIMEOUT_S):
+                        await sock.send_pending()
+            raise
+        finally:
+            first = sock.first_audio_at.get(ctx)
+            if first is not None and self.stream.first_audio_received_at is None:
+                self.stream.first_audio_received_at = first
+            sock.detach(ctx)
+
+    async def _loop(self, sock: TTSSocket, ctx: str, reused: bool) -> None:
+        protocol = sock.protocol
+        timeout = self.stream.connect_options.timeout
+        while True:
+            try:
+                if self.closing_sent:
+                    async with asyncio.timeout(timeout):
+                        item = await self.inbox.get()
+                else:
+                    item = await self.inbox.get()
+            except TimeoutError:
+                raise APITimeoutError(
+                    f"no answer from Smallest TTS within {timeout:.1f} s"
+                ) from None
+            if isinstance(item, str):
+                self.texts.append(item)
+                protocol.push_text(ctx, item)
+                await self.send(sock, True)
+            elif item is _INPUT_ENDED:
+                self.input_ended = True
+                events = protocol.end_input(ctx)
+                self.closing_sent = True
+                await self.send(sock, False)
+                if self._handle(events, sock, reused):
+                    return
+            elif self._handle([item], sock, reused):
+                return
+
+    def _handle(self, events: list[Any], sock: TTSSocket, reused: bool) -> bool:
+        """Apply events; True once the context has ended."""
+        for event in events:
+            if isinstance(event, AudioReceived):
+                self.emitter.push(event.audio)
+                self.audio_pushed = True
+            elif isinstance(event, WordReceived):
+                word = event.word
+                self.emitter.push_timed_transcript(
+                    TimedString(word.spaced, start_time=word.start, end_time=word.end)
+                )
+            elif isinstance(event, ContextEnded):
+                return True
+            elif isinstance(event, ContextFailed):
+                error = event.error
+                sock.failure = error  # the server may still answer the context's other messages
+                stale = not event.audio_received and (
+                    is_idle_timeout(error) or (reused and error.kind is ErrorKind.CONNECTION)
+                )
+                if stale:
+                    raise _Replay(error.message)
+                raise to_api_error(error)
+        return False
+
+
+async def run_turn(stream: SynthesizeStream, emitter: tts.AudioEmitter) -> None:
+    """Synthesize the stream's segment, replaying on a fresh socket if a pooled one was stale."""
+    owner = stream.owner
+    turn = _Turn(stream, emitter)
+    reader = asyncio.create_task(turn.read_input(), name="smallest.tts.input")
+    try:
+        for attempt in range(_MAX_REPLAYS + 1):
+            sock, reused = await owner.acquire_socket(stream.connect_options.timeout)
+            stream.note_connection(reused)
+            try:
+                await turn.run_on(sock, reused)
+                return
+            except APIError as exc:
+                if turn.audio_pushed:
+                    exc.retryable = False  # a retry would play the audio again
+                raise
+            except _Replay as exc:
+                if attempt == _MAX_REPLAYS:
+                    raise APIConnectionError(f"Smallest TTS: {exc}") from None
+                logger.debug("replaying a segment on a fresh socket: %s", exc)
+                turn.closing_sent = turn.input_ended
+            finally:
+                owner.release_socket(sock)
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader

@@ -1,0 +1,548 @@
+"""Smallest AI Pulse speech-to-text for LiveKit Agents.
+
+``stream()`` uses ``WS /waves/v1/stt/live`` (50 ms frames, interim and final
+transcripts, server VAD events, finalize on flush, ``close_stream`` at end of input);
+``recognize()`` uses ``POST /waves/v1/stt/``. Parsing and timelines are the core's
+(:class:`~smallest_core.STTStreamState`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import weakref
+from collections.abc import Sequence
+from typing import Any, cast
+
+import aiohttp
+from livekit import rtc
+from livekit.agents import (
+    DEFAULT_API_CONNECT_OPTIONS,
+    APIConnectOptions,
+    APIError,
+    LanguageCode,
+    stt,
+    utils,
+)
+from livekit.agents.types import NOT_GIVEN, NotGivenOr, TimedString
+from livekit.agents.utils import AudioBuffer, is_given
+
+from smallest_core import (
+    AudioChunker,
+    Pong,
+    SmallestError,
+    SpeechEnded,
+    SpeechStarted,
+    STTError,
+    STTIgnored,
+    STTOptions,
+    STTStreamState,
+    Transcript,
+)
+from smallest_core.audio import downmix_to_mono
+from smallest_core.options import check_streaming_stt
+from smallest_core.stt import CLOSE_STREAM_MESSAGE, parse_batch_response
+
+from ._common import Connection, api_root
+from ._errors import http_error, refused_upgrade, to_api_error, transport_error
+from .log import logger
+
+FRAME_MS = 50
+USAGE_REPORT_S = 5.0
+DEFAULT_KEEPALIVE_S = 5.0
+LAST_TRANSCRIPT_TIMEOUT_S = 5.0
+"""How long to wait for the server's last transcript after ``close_stream``."""
+_STREAM_OPTION_NAMES = (
+    "language",
+    "word_timestamps",
+    "sentence_timestamps",
+    "diarize",
+    "vad_events",
+    "punctuate",
+    "capitalize",
+    "itn_normalize",
+    "numerals",
+    "endpointing",
+    "eou_timeout_ms",
+    "finalize_on_words",
+    "max_words",
+    "keywords",
+    "redact_pii",
+    "redact_pci",
+)
+
+
+class STT(stt.STT[Any]):
+    """Pulse STT: streaming over WebSocket, batch over HTTP."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        model: str = "pulse",
+        language: str = "en",
+        sample_rate: int = 16000,
+        encoding: str = "linear16",
+        word_timestamps: bool = True,
+        sentence_timestamps: bool | None = None,
+        diarize: bool = False,
+        vad_events: bool = True,
+        punctuate: bool | None = None,
+        capitalize: bool | None = None,
+        format: bool | None = None,
+        itn_normalize: bool | None = None,
+        numerals: str | bool | None = None,
+        endpointing: bool | None = None,
+        eou_timeout_ms: int | None = None,
+        finalize_on_words: bool | None = None,
+        max_words: int | None = None,
+        keywords: Sequence[tuple[str, float] | str] | None = None,
+        redact_pii: bool = False,
+        redact_pci: bool = False,
+        finalize_on_flush: bool = True,
+        keepalive_interval: float | None = DEFAULT_KEEPALIVE_S,
+        http_session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        """Create a Pulse STT.
+
+        Args:
+            api_key: API key; defaults to ``SMALLEST_API_KEY``.
+            base_url: API root; defaults to ``SMALLEST_BASE_URL`` or https://api.smallest.ai.
+            model: ``pulse`` (streaming and batch) or ``pulse-pro`` (batch only).
+            language: language code, ``multi`` for detection (reported on finals).
+            sample_rate: audio rate sent to the server; input frames are resampled to it.
+            encoding: only ``linear16`` (LiveKit frames are 16-bit PCM).
+            word_timestamps: word timings on transcripts.
+            diarize: speaker ids on words and transcripts.
+            vad_events: use the server's VAD for START/END_OF_SPEECH.
+            format: the official plugin's switch; False turns punctuation and capitals off.
+            finalize_on_flush: send ``finalize`` when the framework flushes the stream.
+            keepalive_interval: seconds of silence before a keepalive message; None = off.
+            Other options are sent to the server only when set.
+        """
+        if encoding != "linear16":
+            raise ValueError("encoding must be 'linear16': LiveKit audio frames are 16-bit PCM")
+        if format is False:
+            punctuate = False if punctuate is None else punctuate
+            capitalize = False if capitalize is None else capitalize
+        if isinstance(numerals, bool):
+            numerals = "true" if numerals else "false"
+        self._opts = STTOptions(
+            language=language,
+            model=model,
+            sample_rate=sample_rate,
+            encoding=encoding,
+            word_timestamps=word_timestamps,
+            sentence_timestamps=sentence_timestamps,
+            diarize=diarize,
+            vad_events=vad_events,
+            punctuate=punctuate,
+            capitalize=capitalize,
+            itn_normalize=itn_normalize,
+            numerals=numerals,
+            endpointing=endpointing,
+            eou_timeout_ms=eou_timeout_ms,
+            finalize_on_words=finalize_on_words,
+            max_words=max_words,
+            keywords=cast(Any, tuple(keywords or ())),
+            redact_pii=redact_pii,
+            redact_pci=redact_pci,
+        )
+        streaming = model == "pulse"
+        if streaming:
+            check_streaming_stt(self._opts)
+        if keepalive_interval is not None and keepalive_interval <= 0:
+            raise ValueError("keepalive_interval must be positive or None")
+        super().__init__(
+            capabilities=stt.STTCapabilities(
+                streaming=streaming,
+                interim_results=True,
+                diarization=diarize,
+                aligned_transcript="word" if word_timestamps else False,
+                offline_recognize=True,
+                manual_flush=finalize_on_flush,
+            )
+        )
+        self._conn = Connection(api_key, api_root(base_url), http_session)
+        self._finalize_on_flush = finalize_on_flush
+        self._keepalive_interval = keepalive_interval
+        self._streams: weakref.WeakSet[SpeechStream] = weakref.WeakSet()
+
+    @property
+    def model(self) -> str:
+        return self._opts.model
+
+    @property
+    def provider(self) -> str:
+        return "Smallest AI"
+
+    @property
+    def options(self) -> STTOptions:
+        """The current (validated, immutable) options."""
+        return self._opts
+
+    def stream(
+        self,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+    ) -> SpeechStream:
+        """A streaming recognition session."""
+        if not self._capabilities.streaming:
+            raise ValueError(f"{self._opts.model} has no streaming transport; use recognize()")
+        opts = self._opts.with_changes(language=language) if is_given(language) else self._opts
+        check_streaming_stt(opts)
+        stream = SpeechStream(stt=self, opts=opts, conn_options=conn_options)
+        self._streams.add(stream)
+        return stream
+
+    def update_options(self, **changes: Any) -> None:
+        """Change options (``language``, ``keywords``, ``vad_events``, ...).
+
+        Open streams finish their current connection (its transcript is delivered) and
+        reconnect with the new options; no audio is lost and times stay continuous.
+        """
+        unknown = set(changes) - set(_STREAM_OPTION_NAMES)
+        if unknown:
+            raise TypeError(f"unknown STT options: {', '.join(sorted(unknown))}")
+        given = {k: v for k, v in changes.items() if is_given(v)}
+        if "keywords" in given:
+            given["keywords"] = tuple(given["keywords"])
+        self._opts = self._opts.with_changes(**given)
+        self._capabilities.diarization = self._opts.diarize
+        self._capabilities.aligned_transcript = "word" if self._opts.word_timestamps else False
+        for stream in list(self._streams):
+            stream.update_options(**given)
+
+    async def _recognize_impl(
+        self,
+        buffer: AudioBuffer,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions,
+    ) -> stt.SpeechEvent:
+        frame = rtc.combine_audio_frames(buffer)
+        opts = self._opts.with_changes(language=language) if is_given(language) else self._opts
+        with contextlib.suppress(ValueError):
+            opts = opts.with_changes(sample_rate=frame.sample_rate)
+        url = self._conn.endpoints.stt_http(opts.query())
+        headers = {**self._conn.headers(), "Content-Type": "audio/wav"}
+        try:
+            async with self._conn.session().post(
+                url,
+                data=frame.to_wav_bytes(),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=conn_options.timeout),
+            ) as resp:
+                if resp.status >= 400:
+                    raise await http_error(resp)
+                result = parse_batch_response(resp.status, await resp.read(), dict(resp.headers))
+        except APIError:
+            raise
+        except SmallestError as exc:
+            raise to_api_error(exc) from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise transport_error(exc, "Smallest STT request failed") from None
+        words = [
+            TimedString(w.text, start_time=w.start, end_time=w.end, speaker_id=_speaker(w.speaker))
+            for w in result.words
+        ]
+        return stt.SpeechEvent(
+            type=stt.SpeechEventType.FINAL_TRANSCRIPT,
+            request_id=result.request_id or utils.shortuuid(),
+            alternatives=[
+                stt.SpeechData(
+                    language=LanguageCode(result.language or opts.language),
+                    text=result.text,
+                    start_time=result.words[0].start if result.words else 0.0,
+                    end_time=result.words[-1].end if result.words else (result.duration or 0.0),
+                    confidence=_mean([w.confidence for w in result.words]),
+                    words=words or None,
+                )
+            ],
+        )
+
+    async def aclose(self) -> None:
+        """Close every open stream."""
+        for stream in list(self._streams):
+            await stream.aclose()
+        self._streams.clear()
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _speaker(value: int | str | None) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else f"S{value}"
+
+
+def _mean(values: list[float | None]) -> float:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else 0.0
+
+
+class SpeechStream(stt.RecognizeStream):
+    """A streaming session; reconnects keep one continuous timeline."""
+
+    def __init__(self, *, stt: STT, opts: STTOptions, conn_options: APIConnectOptions) -> None:
+        super().__init__(stt=stt, conn_options=conn_options, sample_rate=opts.sample_rate)
+        self._stt: STT = stt
+        self._opts = opts
+        self._state = STTStreamState(opts)
+        self._chunker = AudioChunker(opts.sample_rate, frame_ms=FRAME_MS)
+        self._reconnect = asyncio.Event()
+        self._speaking = False
+        self._request_id = ""
+        self._usage_s = 0.0
+        self._last_sent = time.monotonic()
+        self.connections = 0
+        """Connections opened so far (reconnects are visible here)."""
+
+    def push_frame(self, frame: rtc.AudioFrame) -> None:
+        """Queue audio; multi-channel frames are downmixed before LiveKit resamples them."""
+        if frame.num_channels > 1:
+            mono = downmix_to_mono(frame.data.tobytes(), frame.num_channels)
+            frame = rtc.AudioFrame(
+                data=mono,
+                sample_rate=frame.sample_rate,
+                num_channels=1,
+                samples_per_channel=frame.samples_per_channel,
+            )
+        super().push_frame(frame)
+
+    def update_options(self, **changes: Any) -> None:
+        """Apply new options at the next reconnect (requested now)."""
+        self._opts = self._opts.with_changes(**changes)
+        self._reconnect.set()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def _run(self) -> None:
+        while True:
+            ws = await self._connect()
+            try:
+                reconnect = await self._run_connection(ws)
+            finally:
+                await ws.close()
+                self._report_usage()
+                self._end_speech()
+            if not reconnect:
+                return
+
+    async def _connect(self) -> aiohttp.ClientWebSocketResponse:
+        conn = self._stt._conn
+        url = conn.endpoints.stt_ws(self._opts.query())
+        started = time.perf_counter()
+        try:
+            ws = await asyncio.wait_for(
+                conn.session().ws_connect(url, headers=conn.headers(), heartbeat=30.0),
+                self._conn_options.timeout,
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            raise await refused_upgrade(conn, url, exc.status) from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise transport_error(exc, "could not connect to Smallest STT") from None
+        self.connections += 1
+        self._state.connection_started(self._opts)
+        self._report_connection_acquired(time.perf_counter() - started, False)
+        return ws
+
+    async def _run_connection(self, ws: aiohttp.ClientWebSocketResponse) -> bool:
+        """Run one connection; True when it ended for a reconnect."""
+        self._reconnect.clear()
+        sender = asyncio.create_task(self._send_loop(ws), name="smallest.stt.send")
+        receiver = asyncio.create_task(self._recv_loop(ws), name="smallest.stt.recv")
+        keepalive = asyncio.create_task(self._keepalive_loop(ws), name="smallest.stt.keepalive")
+        try:
+            done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                receiver.result()  # raises the server's error
+                return False  # the server sent its last transcript
+            reconnect = sender.result()
+            try:
+                async with asyncio.timeout(LAST_TRANSCRIPT_TIMEOUT_S):
+                    await receiver
+            except TimeoutError:
+                logger.warning(
+                    "no last transcript within %.1f s of close_stream", LAST_TRANSCRIPT_TIMEOUT_S
+                )
+            return reconnect
+        finally:
+            await utils.aio.cancel_and_wait(sender, receiver, keepalive)
+
+    async def _send(self, ws: aiohttp.ClientWebSocketResponse, data: bytes | str) -> None:
+        try:
+            if isinstance(data, bytes):
+                await ws.send_bytes(data)
+            else:
+                await ws.send_str(data)
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise transport_error(exc, "sending to Smallest STT failed") from None
+        self._last_sent = time.monotonic()
+
+    async def _send_audio(self, ws: aiohttp.ClientWebSocketResponse, pcm: bytes) -> None:
+        for chunk in self._chunker.push(pcm):
+            await self._send(ws, chunk)
+            self._account(chunk)
+
+    async def _send_rest(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        rest = self._chunker.flush()
+        if rest:
+            await self._send(ws, rest)
+            self._account(rest)
+
+    def _account(self, chunk: bytes) -> None:
+        self._state.audio_sent(len(chunk))
+        self._usage_s += len(chunk) / 2 / self._opts.sample_rate
+        if self._usage_s >= USAGE_REPORT_S:
+            self._report_usage()
+
+    async def _send_loop(self, ws: aiohttp.ClientWebSocketResponse) -> bool:
+        """Forward audio; returns True when stopped for a reconnect (after close_stream)."""
+        reconnect_wait = asyncio.ensure_future(self._reconnect.wait())
+        receive: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                if self._reconnect.is_set():
+                    await self._send_rest(ws)
+                    await self._send(ws, CLOSE_STREAM_MESSAGE)
+                    return True
+                receive = asyncio.ensure_future(self._input_ch.recv())
+                await asyncio.wait({receive, reconnect_wait}, return_when=asyncio.FIRST_COMPLETED)
+                if not receive.done():
+                    receive.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, utils.aio.ChanClosed):
+                        await receive
+                    if receive.cancelled() or receive.exception() is not None:
+                        continue
+                try:
+                    item = receive.result()
+                except utils.aio.ChanClosed:
+                    await self._send_rest(ws)
+                    await self._send(ws, self._state.close_stream())
+                    return False
+                await self._forward(ws, item)
+        finally:
+            reconnect_wait.cancel()
+            if receive is not None:
+                receive.cancel()
+                receive.add_done_callback(_retrieve)
+
+    async def _forward(self, ws: aiohttp.ClientWebSocketResponse, item: Any) -> None:
+        if isinstance(item, rtc.AudioFrame):
+            await self._send_audio(ws, item.data.tobytes())
+            return
+        await self._send_rest(ws)  # a flush: the segment's tail goes out now
+        self._report_usage()
+        if self._stt._finalize_on_flush:
+            await self._send(ws, self._state.finalize())
+
+    async def _keepalive_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        interval = self._stt._keepalive_interval
+        if interval is None:
+            return
+        while True:
+            await asyncio.sleep(max(0.0, self._last_sent + interval - time.monotonic()))
+            if time.monotonic() - self._last_sent >= interval:
+                await self._send(ws, self._state.keepalive())
+
+    async def _recv_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        while True:
+            msg = await ws.receive()
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                if self._on_event(self._state.receive(msg.data)):
+                    return
+                continue
+            if msg.type is aiohttp.WSMsgType.BINARY:
+                logger.debug("ignored a binary STT frame")
+                continue
+            raise transport_error(
+                ConnectionError(), f"Smallest STT closed the connection (code {ws.close_code})"
+            )
+
+    # ------------------------------------------------------------------ events
+    def _on_event(self, event: Any) -> bool:
+        """Emit LiveKit events; True after the last transcript."""
+        if isinstance(event, Transcript):
+            if event.session_id:
+                self._request_id = event.session_id
+            if event.text.strip():
+                self._start_speech()
+                kind = (
+                    stt.SpeechEventType.FINAL_TRANSCRIPT
+                    if event.is_final
+                    else stt.SpeechEventType.INTERIM_TRANSCRIPT
+                )
+                self._event_ch.send_nowait(
+                    stt.SpeechEvent(
+                        type=kind,
+                        request_id=self._request_id,
+                        alternatives=[self._speech_data(event)],
+                    )
+                )
+            if event.is_final and (
+                event.is_last or event.from_finalize or not self._opts.vad_events
+            ):
+                self._end_speech()
+            return event.is_last
+        if isinstance(event, SpeechStarted):
+            self._start_speech()
+        elif isinstance(event, SpeechEnded):
+            self._end_speech()
+        elif isinstance(event, STTError):
+            raise to_api_error(event.error, request_id=self._request_id or None)
+        elif isinstance(event, STTIgnored):
+            logger.debug("ignored an STT frame: %s", event.reason)
+        elif not isinstance(event, Pong):
+            logger.debug("unhandled STT event %r", event)
+        return False
+
+    def _speech_data(self, event: Transcript) -> stt.SpeechData:
+        offset = self.start_time_offset
+        words = [
+            TimedString(
+                w.text,
+                start_time=w.start + offset,
+                end_time=w.end + offset,
+                confidence=w.confidence if w.confidence is not None else NOT_GIVEN,
+                start_time_offset=offset,
+                speaker_id=_speaker(w.speaker),
+            )
+            for w in event.words
+        ]
+        return stt.SpeechData(
+            language=LanguageCode(event.language or self._opts.language),
+            text=event.text.strip(),
+            start_time=(event.start or 0.0) + offset,
+            end_time=(event.end or 0.0) + offset,
+            confidence=event.confidence or 0.0,
+            speaker_id=_speaker(event.speaker) if self._opts.diarize else None,
+            words=words or None,
+        )
+
+    def _start_speech(self) -> None:
+        if not self._speaking:
+            self._speaking = True
+            self._event_ch.send_nowait(stt.SpeechEvent(type=stt.SpeechEventType.START_OF_SPEECH))
+
+    def _end_speech(self) -> None:
+        if self._speaking:
+            self._speaking = False
+            self._event_ch.send_nowait(stt.SpeechEvent(type=stt.SpeechEventType.END_OF_SPEECH))
+
+    def _report_usage(self) -> None:
+        if self._usage_s <= 0:
+            return
+        usage, self._usage_s = self._usage_s, 0.0
+        self._event_ch.send_nowait(
+            stt.SpeechEvent(
+                type=stt.SpeechEventType.RECOGNITION_USAGE,
+                request_id=self._request_id,
+                recognition_usage=stt.RecognitionUsage(audio_duration=usage),
+            )
+        )

@@ -1,0 +1,383 @@
+"""Smallest AI Lightning text-to-speech for LiveKit Agents.
+
+``synthesize()`` uses ``POST /waves/v1/tts``; ``stream()`` uses the continuations
+protocol on ``WS /waves/v1/tts/live`` through one pool of reused sockets. Protocol
+decisions (routing, end of a context, cancel, word timing, errors) are the core's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any, Literal
+
+import aiohttp
+from livekit.agents import (
+    DEFAULT_API_CONNECT_OPTIONS,
+    APIConnectOptions,
+    APIError,
+    tts,
+    utils,
+)
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
+from livekit.agents.utils import is_given
+
+from smallest_core import SmallestError, TTSConnection, TTSOptions, Voice, tts_messages
+from smallest_core.audio import PcmDecoder
+from smallest_core.voices import parse_voices
+
+from ._common import Connection, api_root
+from ._errors import http_error, refused_upgrade, to_api_error, transport_error
+from ._tts_socket import TTSSocket
+from ._tts_turn import run_turn
+
+NUM_CHANNELS = 1
+WS_FORMATS = ("pcm", "ulaw", "alaw")
+DEFAULT_IDLE_TIMEOUT_S = 300
+"""Idle timeout requested from the server with ``?timeout=`` (documented, §4.4)."""
+_POOL_MARGIN_S = 30
+
+
+class TTS(tts.TTS[Any]):
+    """Lightning TTS. ``stream()`` for agents (WebSocket), ``synthesize()`` over HTTP."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        model: str = "lightning_v3.1",
+        voice_id: str | None = None,
+        language: str = "en",
+        sample_rate: int = 24000,
+        speed: float = 1.0,
+        output_format: str = "pcm",
+        word_timestamps: bool = False,
+        max_buffer_delay_ms: int | None = None,
+        complete_backoff_ms: int | None = 0,
+        math_notation: bool | None = None,
+        content_filter: Literal["reject", "flag"] | None = None,
+        number_pronunciation_language: str | None = None,
+        pronunciation_dicts: list[str] | tuple[str, ...] = (),
+        use_continuations: bool = True,
+        idle_timeout_s: int = DEFAULT_IDLE_TIMEOUT_S,
+        http_session: aiohttp.ClientSession | None = None,
+        ws_url: str | None = None,
+        max_buffer_flush_ms: int | None = None,
+    ) -> None:
+        """Create a Lightning TTS.
+
+        Args:
+            api_key: API key; defaults to ``SMALLEST_API_KEY``.
+            base_url: API root; defaults to ``SMALLEST_BASE_URL`` or https://api.smallest.ai.
+                The official plugin's ``.../waves/v1`` form is accepted too.
+            model: ``lightning_v3.1`` or ``lightning_v3.1_pro``.
+            voice_id: voice; defaults to ``sophia`` (``meher`` for the Pro model).
+            language: language code (``auto`` detects).
+            sample_rate: 8000, 16000, 24000 or 44100.
+            speed: 0.5 to 2.0.
+            output_format: HTTP ``synthesize()`` body format: pcm, wav, mp3, ulaw, alaw. The
+                WebSocket carries pcm (ulaw/alaw kept, decoded by the core). Always PCM out.
+            word_timestamps: surface word timings as timed transcripts (streaming).
+            max_buffer_delay_ms: continuations: longest wait for a sentence end (server 3000).
+            complete_backoff_ms: delay before the server's ``complete`` (server default 4000).
+            math_notation, content_filter, number_pronunciation_language,
+                pronunciation_dicts: sent only when set.
+            use_continuations: False selects the legacy ``continue``/``flush`` protocol.
+            idle_timeout_s: idle timeout asked of the server for pooled sockets.
+            http_session: aiohttp session; defaults to the job's shared session.
+            ws_url: the official plugin's WebSocket URL argument (its host is used).
+            max_buffer_flush_ms: accepted for compatibility with the official plugin; unused.
+        """
+        if voice_id is None:
+            voice_id = "meher" if model.replace("-", "_").endswith("_pro") else "sophia"
+        self._opts = TTSOptions(
+            voice_id=voice_id,
+            model=model,
+            language=language,
+            sample_rate=sample_rate,
+            speed=speed,
+            output_format=output_format,
+            word_timestamps=word_timestamps,
+            number_pronunciation_language=number_pronunciation_language,
+            math_notation=math_notation,
+            content_filter=content_filter,
+            max_buffer_delay_ms=max_buffer_delay_ms,
+            complete_backoff_ms=complete_backoff_ms,
+            pronunciation_dicts=tuple(pronunciation_dicts),
+        )
+        if idle_timeout_s <= _POOL_MARGIN_S:
+            raise ValueError(f"idle_timeout_s must exceed {_POOL_MARGIN_S}, got {idle_timeout_s}")
+        del max_buffer_flush_ms
+        super().__init__(
+            capabilities=tts.TTSCapabilities(streaming=True, aligned_transcript=word_timestamps),
+            sample_rate=sample_rate,
+            num_channels=NUM_CHANNELS,
+        )
+        self._conn = Connection(api_key, api_root(base_url, ws_url), http_session)
+        self._protocol: Literal["continuations", "legacy"] = (
+            "continuations" if use_continuations else "legacy"
+        )
+        self._idle_timeout_s = idle_timeout_s
+        self._pool = utils.ConnectionPool[TTSSocket](
+            connect_cb=self._connect_socket,
+            close_cb=self._close_socket,
+            max_session_duration=idle_timeout_s - _POOL_MARGIN_S,
+            mark_refreshed_on_get=True,
+        )
+        self._streams: weakref.WeakSet[SynthesizeStream] = weakref.WeakSet()
+        self._chunked: weakref.WeakSet[ChunkedStream] = weakref.WeakSet()
+        self.sockets_opened = 0
+        """How many WebSockets this instance has opened (reuse is visible here)."""
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def model(self) -> str:
+        return self._opts.model
+
+    @property
+    def provider(self) -> str:
+        return "Smallest AI"
+
+    @property
+    def options(self) -> TTSOptions:
+        """The current (validated, immutable) request options."""
+        return self._opts
+
+    # ------------------------------------------------------------------ options
+    def update_options(
+        self,
+        *,
+        model: NotGivenOr[str] = NOT_GIVEN,
+        voice_id: NotGivenOr[str] = NOT_GIVEN,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        sample_rate: NotGivenOr[int] = NOT_GIVEN,
+        speed: NotGivenOr[float] = NOT_GIVEN,
+        output_format: NotGivenOr[str] = NOT_GIVEN,
+        word_timestamps: NotGivenOr[bool] = NOT_GIVEN,
+        max_buffer_delay_ms: NotGivenOr[int] = NOT_GIVEN,
+        complete_backoff_ms: NotGivenOr[int] = NOT_GIVEN,
+        math_notation: NotGivenOr[bool] = NOT_GIVEN,
+        content_filter: NotGivenOr[Literal["reject", "flag"]] = NOT_GIVEN,
+        number_pronunciation_language: NotGivenOr[str] = NOT_GIVEN,
+        pronunciation_dicts: NotGivenOr[list[str]] = NOT_GIVEN,
+    ) -> None:
+        """Change options for the next requests (validated; ``ValueError`` if invalid).
+
+        Every message carries the full voice configuration, so pooled sockets stay valid.
+        """
+        changes: dict[str, Any] = {
+            "model": model,
+            "voice_id": voice_id,
+            "language": language,
+            "sample_rate": sample_rate,
+            "speed": speed,
+            "output_format": output_format,
+            "word_timestamps": word_timestamps,
+            "max_buffer_delay_ms": max_buffer_delay_ms,
+            "complete_backoff_ms": complete_backoff_ms,
+            "math_notation": math_notation,
+            "content_filter": content_filter,
+            "number_pronunciation_language": number_pronunciation_language,
+            "pronunciation_dicts": (
+                tuple(pronunciation_dicts) if is_given(pronunciation_dicts) else NOT_GIVEN
+            ),
+        }
+        given = {k: v for k, v in changes.items() if is_given(v)}
+        self._opts = self._opts.with_changes(**given)
+        self._sample_rate = self._opts.sample_rate
+        self._capabilities.aligned_transcript = self._opts.word_timestamps
+
+    def ws_options(self) -> TTSOptions:
+        """The options used on the WebSocket (formats it cannot carry become PCM)."""
+        if self._opts.output_format in WS_FORMATS:
+            return self._opts
+        return self._opts.with_changes(output_format="pcm")
+
+    # ------------------------------------------------------------------ API
+    def synthesize(
+        self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
+    ) -> ChunkedStream:
+        """One HTTP request for ``text``."""
+        stream = ChunkedStream(tts=self, input_text=text, conn_options=conn_options)
+        self._chunked.add(stream)
+        return stream
+
+    def stream(
+        self, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
+    ) -> SynthesizeStream:
+        """A streamed segment over a pooled WebSocket."""
+        stream = SynthesizeStream(tts=self, conn_options=conn_options)
+        self._streams.add(stream)
+        return stream
+
+    def prewarm(self) -> None:
+        """Open a pooled socket in the background."""
+        self._pool.prewarm()
+
+    async def list_voices(self, model: str | None = None) -> list[Voice]:
+        """Voices from ``GET /waves/v1/{model}/get_voices`` (errors raise ``APIError``)."""
+        url = self._conn.endpoints.voices(model or self._opts.model)
+        try:
+            async with self._conn.session().get(
+                url, headers=self._conn.headers(), timeout=aiohttp.ClientTimeout(total=30)
+            ) as resp:
+                if resp.status >= 400:
+                    raise await http_error(resp)
+                body = await resp.read()
+        except APIError:
+            raise
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise transport_error(exc, "listing voices failed") from None
+        return parse_voices(resp.status, body)
+
+    async def aclose(self) -> None:
+        """Close open streams and every pooled socket."""
+        for stream in list(self._streams):
+            await stream.aclose()
+        for chunked in list(self._chunked):
+            await chunked.aclose()
+        self._streams.clear()
+        self._chunked.clear()
+        await self._pool.aclose()
+
+    # ------------------------------------------------------------------ pool
+    async def _connect_socket(self, connect_timeout: float) -> TTSSocket:
+        url = self._conn.endpoints.tts_ws(idle_timeout_s=self._idle_timeout_s)
+        session = self._conn.session()
+        try:
+            ws = await asyncio.wait_for(
+                session.ws_connect(url, headers=self._conn.headers(), max_msg_size=0),
+                connect_timeout,
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            raise await refused_upgrade(self._conn, url, exc.status) from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise transport_error(exc, "could not connect to Smallest TTS") from None
+        self.sockets_opened += 1
+        return TTSSocket(ws, TTSConnection(self.ws_options(), protocol=self._protocol))
+
+    @staticmethod
+    async def _close_socket(sock: TTSSocket) -> None:
+        await sock.aclose()
+
+    async def acquire_socket(self, connect_timeout: float) -> tuple[TTSSocket, bool]:
+        """A usable pooled socket and whether it was reused (dead ones are discarded)."""
+        for _ in range(3):
+            sock = await self._pool.get(timeout=connect_timeout)
+            if sock.usable:
+                return sock, self._pool.last_connection_reused
+            self._pool.remove(sock)
+        sock = await self._pool.get(timeout=connect_timeout)
+        return sock, self._pool.last_connection_reused
+
+    def release_socket(self, sock: TTSSocket) -> None:
+        """Return a socket to the pool, or discard it when it cannot carry another turn."""
+        if sock.usable and not sock.protocol.busy:
+            self._pool.put(sock)
+            return
+        self._pool.remove(sock)
+        self._pool.prewarm()  # the next turn should not pay for the handshake
+
+
+class ChunkedStream(tts.ChunkedStream):
+    """``POST /waves/v1/tts``: any output format arrives as PCM."""
+
+    def __init__(self, *, tts: TTS, input_text: str, conn_options: APIConnectOptions) -> None:
+        super().__init__(tts=tts, input_text=input_text, conn_options=conn_options)
+        self._tts: TTS = tts
+        self._opts = tts.options
+
+    async def _run(self, output_emitter: tts.AudioEmitter) -> None:
+        opts, conn = self._opts, self._tts._conn
+        headers = {**tts_messages.http_request_headers(), **conn.headers()}
+        body = tts_messages.http_request_body(opts, self._input_text)
+        mp3 = opts.output_format == "mp3"
+        decoder = None if mp3 else PcmDecoder(opts.output_format, opts.sample_rate)
+        try:
+            async with conn.session().post(
+                conn.endpoints.tts_http,
+                headers=headers,
+                json=body,
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    sock_connect=self._conn_options.timeout,
+                    sock_read=self._conn_options.timeout,
+                ),
+            ) as resp:
+                if resp.status >= 400:
+                    raise await http_error(resp)
+                output_emitter.initialize(
+                    request_id=resp.headers.get("x-request-id") or utils.shortuuid(),
+                    sample_rate=opts.sample_rate,
+                    num_channels=NUM_CHANNELS,
+                    mime_type="audio/mpeg" if mp3 else "audio/pcm",
+                )
+                async for chunk in resp.content.iter_any():
+                    data = chunk if decoder is None else decoder.feed(chunk)
+                    if data:
+                        output_emitter.push(data)
+                if decoder is not None and (tail := decoder.flush()):
+                    output_emitter.push(tail)
+                output_emitter.flush()
+        except APIError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, SmallestError):
+                raise to_api_error(exc) from None
+            if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+                raise transport_error(exc, "Smallest TTS request failed") from None
+            raise
+
+
+class SynthesizeStream(tts.SynthesizeStream):
+    """One segment on a pooled WebSocket; every token is sent as it arrives."""
+
+    def __init__(self, *, tts: TTS, conn_options: APIConnectOptions) -> None:
+        super().__init__(tts=tts, conn_options=conn_options)
+        self._tts: TTS = tts
+        self._opts = tts.ws_options()
+        self.first_audio_received_at: float | None = None
+        """``perf_counter()`` when the socket received this segment's first audio."""
+
+    async def _run(self, output_emitter: tts.AudioEmitter) -> None:
+        segment_id = utils.shortuuid()
+        output_emitter.initialize(
+            request_id=segment_id,
+            sample_rate=self._opts.sample_rate,
+            num_channels=NUM_CHANNELS,
+            mime_type="audio/pcm",
+            stream=True,
+        )
+        output_emitter.start_segment(segment_id=segment_id)
+        await run_turn(self, output_emitter)
+        output_emitter.end_segment()
+
+    # hooks used by the turn driver ------------------------------------------
+    @property
+    def owner(self) -> TTS:
+        return self._tts
+
+    @property
+    def opts(self) -> TTSOptions:
+        return self._opts
+
+    @property
+    def connect_options(self) -> APIConnectOptions:
+        return self._conn_options
+
+    def note_connection(self, reused: bool) -> None:
+        self._acquire_time = self._tts._pool.last_acquire_time
+        self._connection_reused = reused
+
+    def mark_started(self) -> None:
+        self._mark_started()
+
+    def input_channel(self) -> Any:
+        return self._input_ch
+
+    def is_flush(self, item: object) -> bool:
+        return isinstance(item, self._FlushSentinel)
+
+
+__all__ = ["TTS", "ChunkedStream", "SynthesizeStream"]

@@ -1,0 +1,75 @@
+"""Fixtures: an in-process emulator, LiveKit's HTTP context, and audio helpers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from livekit.agents import tts, utils
+
+from smallest_emulator import Emulator, EmulatorConfig
+from smallest_emulator.config import PROFILES
+from smallest_emulator.engines.deterministic import synthesize
+
+ALL_PROFILES = list(PROFILES)
+
+
+def fast_config(**kw: Any) -> EmulatorConfig:
+    """Unpaced audio and no complete backoff: fast tests."""
+    base: dict[str, Any] = {"speed": 0.0, "complete_backoff_ms": 4000, "max_buffer_delay_ms": 0}
+    base.update(kw)
+    return EmulatorConfig(**base)
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    async with Emulator(config=fast_config()) as e, utils.http_context.open():
+        yield e
+
+
+def key(profile: str = "default", **overrides: Any) -> str:
+    """An emulator API key selecting a profile and per-connection fault overrides."""
+    parts = ["sk_test", f"profile={profile}"]
+    parts += [f"{k}={v}" for k, v in overrides.items()]
+    return ";".join(parts)
+
+
+def expected_pcm(emu: Emulator, record_index: int = -1) -> bytes:
+    """The audio the deterministic engine produces for a record's releases, recomputed."""
+    rec = emu.tts_log[record_index]
+    out = b""
+    index = 0
+    for text in rec.releases:
+        syn = synthesize(text, rec.sample_rate, 1.0, voice_id=rec.voice_id, first_index=index)
+        index += len(syn.words)
+        out += syn.pcm
+    assert out == bytes(rec.pcm), "emulator record differs from the deterministic engine"
+    return out
+
+
+def frames_pcm(events: list[tts.SynthesizedAudio]) -> bytes:
+    """Concatenated PCM, without LiveKit's synthetic 10 ms end-of-segment marker."""
+    out = b""
+    for ev in events:
+        frame = ev.frame
+        data = frame.data.tobytes()
+        marker = frame.samples_per_channel == frame.sample_rate // 100 and not any(data)
+        if ev.is_final and marker:
+            continue
+        out += data
+    return out
+
+
+async def collect(stream: Any) -> list[tts.SynthesizedAudio]:
+    """Every event of a stream (ChunkedStream or SynthesizeStream)."""
+    return [ev async for ev in stream]
+
+
+async def speak(engine: Any, tokens: list[str]) -> list[tts.SynthesizedAudio]:
+    """One streamed segment: push every token, end input, collect the audio."""
+    async with engine.stream() as stream:
+        for token in tokens:
+            stream.push_text(token)
+        stream.end_input()
+        return await collect(stream)

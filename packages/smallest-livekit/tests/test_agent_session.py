@@ -1,0 +1,112 @@
+"""A full AgentSession voice turn: fake audio I/O and LLM, our STT and TTS on the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import Agent, AgentSession, APIConnectOptions, llm
+from livekit.agents.voice import io
+from stt_audio import frames, utterance
+
+from conftest import key
+from smallest_emulator import Emulator
+from smallest_livekit import STT, TTS
+
+REPLY = ["Sure", ",", " I", " can", " help", " with", " that", "."]
+
+
+class FakeLLM(llm.LLM[Any]):
+    """Streams a fixed reply token by token."""
+
+    def chat(self, *, chat_ctx: llm.ChatContext, tools: Any = None, **_: Any) -> llm.LLMStream:
+        return _FakeStream(
+            self, chat_ctx=chat_ctx, tools=tools or [], conn_options=APIConnectOptions()
+        )
+
+
+class _FakeStream(llm.LLMStream):
+    async def _run(self) -> None:
+        for token in REPLY:
+            self._event_ch.send_nowait(
+                llm.ChatChunk(id="fake", delta=llm.ChoiceDelta(role="assistant", content=token))
+            )
+
+
+class FakeAudioInput(io.AudioInput):
+    """Audio frames from a queue (a microphone stand-in)."""
+
+    def __init__(self) -> None:
+        super().__init__(label="fake-mic")
+        self.queue: asyncio.Queue[rtc.AudioFrame] = asyncio.Queue()
+
+    async def __anext__(self) -> rtc.AudioFrame:
+        return await self.queue.get()
+
+
+class FakeAudioOutput(io.AudioOutput):
+    """Collects played frames; each flushed segment finishes playing at once."""
+
+    def __init__(self) -> None:
+        super().__init__(label="fake-speaker", capabilities=io.AudioOutputCapabilities(pause=False))
+        self.pcm = bytearray()
+        self.finished = asyncio.Event()
+        self._pushed = 0.0
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        await super().capture_frame(frame)
+        if not self._pushed:
+            self.on_playback_started(created_at=time.time())
+        self._pushed += frame.duration
+        self.pcm += frame.data.tobytes()
+
+    def flush(self) -> None:
+        super().flush()
+        self.on_playback_finished(playback_position=self._pushed, interrupted=False)
+        self._pushed = 0.0
+        self.finished.set()
+
+    def clear_buffer(self) -> None:
+        self.on_playback_finished(playback_position=self._pushed, interrupted=True)
+        self._pushed = 0.0
+
+
+async def test_voice_turn_through_agent_session(emu: Emulator) -> None:
+    stt_engine = STT(api_key=key(transcript="can you help me"), base_url=emu.base_url)
+    tts_engine = TTS(api_key=key(), base_url=emu.base_url)
+    mic, speaker = FakeAudioInput(), FakeAudioOutput()
+    session: AgentSession[Any] = AgentSession(
+        stt=stt_engine, tts=tts_engine, llm=FakeLLM(), turn_detection="stt"
+    )
+    session.input.audio = mic
+    session.output.audio = speaker
+    items: list[Any] = []
+    replied = asyncio.Event()
+
+    def on_item(ev: Any) -> None:
+        if isinstance(ev.item, llm.ChatMessage):
+            items.append(ev.item)
+            if ev.item.role == "assistant":
+                replied.set()
+
+    session.on("conversation_item_added", on_item)
+    try:
+        await session.start(agent=Agent(instructions="Help the user."))
+        for frame in frames(utterance("can you help me", silence_s=1.5), ms=20):
+            mic.queue.put_nowait(frame)
+        async with asyncio.timeout(20):
+            await speaker.finished.wait()
+            await replied.wait()  # the assistant item follows playback_finished
+    finally:
+        await session.aclose()
+        await tts_engine.aclose()
+        await stt_engine.aclose()
+    roles = [(item.role, item.text_content) for item in items]
+    assert roles[0] == ("user", "can you help me")
+    assert roles[1] == ("assistant", "".join(REPLY))
+    rec = emu.tts_log[-1]
+    assert rec.text == "".join(REPLY)
+    assert bytes(speaker.pcm).startswith(bytes(rec.pcm)[: len(rec.pcm) - 960])
+    assert len(speaker.pcm) >= len(rec.pcm)
