@@ -56,7 +56,7 @@ def _present(path: str) -> bool:
 def tests(session: nox.Session) -> None:
     """Everything CI runs, each part in its own environment."""
     present = [name for name, path in FRAMEWORKS.items() if _present(path)]
-    for name in ("lint", "typecheck", "core", "emulator", *present, "combined"):
+    for name in ("lint", "typecheck", "core", "emulator", *present, "combined", "build"):
         session.notify(name)
 
 
@@ -119,6 +119,123 @@ def videosdk(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def combined(session: nox.Session) -> None:
     """All three frameworks in one environment: the cross-package suite in tests/."""
-    adapters = [a for p in FRAMEWORKS.values() if _present(p) for a in ("-e", f"{p}[test]")]
-    session.install(*CORE, *EMULATOR, *adapters, *TEST_DEPS)
-    _pytest(session, "combined", "tests")
+    session.install(*CORE, *EMULATOR, *_all_adapters(), *TEST_DEPS)
+    _pytest(session, "combined", "tests", "-m", "not soak")
+
+
+def _all_adapters() -> list[str]:
+    return [a for p in FRAMEWORKS.values() if _present(p) for a in ("-e", f"{p}[test]")]
+
+
+@nox.session(python="3.11")
+def soak(session: nox.Session) -> None:
+    """1,000 turns per adapter with barge-ins and faults: memory, sockets, lost/stale bytes."""
+    session.install(*CORE, *EMULATOR, *_all_adapters(), *TEST_DEPS)
+    _pytest(session, "soak", "tests", "-m", "soak")
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Ours vs the official plugins on the same emulator; writes BENCHMARKS.md."""
+    session.install(*CORE, *EMULATOR, *_all_adapters(), "-r", "benchmarks/requirements.txt")
+    session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session(python="3.11")
+def demo(session: nox.Session) -> None:
+    """The main job in miniature: reply → our TTS → audio → our STT → text, per framework."""
+    session.install(
+        *CORE,
+        "-e",
+        "packages/smallest-emulator[speech]",
+        *_all_adapters(),
+        "-r",
+        "demo/requirements.txt",
+    )
+    session.run("python", "demo/run.py", *session.posargs)
+
+
+# How each example runs offline (against an in-process emulator), from any directory.
+EXAMPLES = {
+    "livekit": ["examples/livekit/agent.py", "offline"],
+    "pipecat": ["examples/pipecat/pipeline.py"],
+    "videosdk": ["examples/videosdk/agent.py", "--out", "{tmp}"],
+}
+
+OFFICIAL = {
+    "livekit": ("livekit-plugins-smallestai", "livekit.plugins.smallestai"),
+    "pipecat": ("pipecat-ai", "pipecat.services.smallest.tts"),
+    "videosdk": ("videosdk-plugins-smallestai", "videosdk.plugins.smallestai"),
+}
+
+
+# A fresh user's shell: no key, the public API root unset, nothing from the workspace.
+OFFLINE_ENV = {"PYTHONPATH": "", "SMALLEST_API_KEY": "", "SMALLEST_BASE_URL": ""}
+
+
+def _wheel(dist: Path, project: str) -> str:
+    (wheel,) = dist.glob(f"{project.replace('-', '_')}-*.whl")
+    return str(wheel)
+
+
+def _fresh_venv(session: nox.Session, where: Path) -> str:
+    session.run("uv", "venv", "-q", "-p", "3.11", str(where), external=True)
+    return str(where / "bin" / "python")
+
+
+@nox.session(python="3.11")
+def build(session: nox.Session) -> None:
+    """Build every package; install each wheel alone, run it; install beside the official."""
+    import shutil
+    import tempfile
+
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("uv", "build", "--all-packages", "-q", "-o", str(dist), external=True)
+    sdists = sorted(p.name for p in dist.glob("*.tar.gz"))
+    session.log(f"built: {sorted(p.name for p in dist.glob('*.whl'))} + {sdists}")
+    work = Path(tempfile.mkdtemp(prefix="smallest-wheels-"))
+    core, emulator = _wheel(dist, "smallest-core"), _wheel(dist, "smallest-emulator")
+
+    # The core alone: no third-party runtime dependency may come with it.
+    python = _fresh_venv(session, work / "core")
+    session.run("uv", "pip", "install", "-q", "--python", python, core, external=True)
+    session.run(
+        python,
+        "-c",
+        "import smallest_core, importlib.metadata as m; "
+        "assert not m.requires('smallest-core'), m.requires('smallest-core'); "
+        "print('smallest-core', smallest_core.__version__, 'imports alone')",
+        external=True,
+        env=OFFLINE_ENV,
+    )
+
+    for name, path in FRAMEWORKS.items():
+        if not _present(path):
+            continue
+        project = Path(path).name
+        adapter = _wheel(dist, project)
+        # 1. The adapter's wheel with the emulator, outside the workspace: run its example.
+        python = _fresh_venv(session, work / name)
+        session.run(
+            "uv", "pip", "install", "-q", "--python", python, core, emulator, adapter, external=True
+        )
+        script, *args = EXAMPLES[name]
+        args = [a.replace("{tmp}", str(work / f"{name}-out")) for a in args]
+        with session.chdir(work):
+            session.run(python, str(ROOT / script), *args, external=True, env=OFFLINE_ENV)
+        # 2. Beside the official plugin users migrate from: both import, pip check clean.
+        official, module = OFFICIAL[name]
+        python = _fresh_venv(session, work / f"{name}-official")
+        session.run(
+            "uv", "pip", "install", "-q", "--python", python, core, adapter, official, external=True
+        )
+        session.run("uv", "pip", "check", "--python", python, external=True)
+        session.run(
+            python,
+            "-c",
+            f"import {project.replace('-', '_')}, {module}; "
+            f"print('{project} and {official} import side by side')",
+            external=True,
+        )
+    shutil.rmtree(work, ignore_errors=True)
