@@ -83,3 +83,14 @@ def test_non_json_body_keeps_text():
     assert "Bad gateway" in err.message
     assert err.request_id == "r1"
     assert "HTTP" not in repr(err) or "502" in repr(err)
+
+
+def test_a_message_repeated_in_the_errors_list_is_shown_once():
+    frame = {
+        "status": "error",
+        "message": "Backend failed",
+        "errors": [{"message": "Backend failed"}],
+    }
+    assert error_from_frame(frame).message == "Backend failed"
+    frame["errors"].append({"message": "detail", "path": ["voice_id"]})
+    assert error_from_frame(frame).message == "Backend failed: voice_id: detail"

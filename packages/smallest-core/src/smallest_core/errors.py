@@ -177,7 +177,9 @@ def error_message(body: Any) -> str | None:
     if isinstance(errors, str) and errors and errors not in parts:
         parts.append(errors)
     elif isinstance(errors, list) and errors:
-        parts.append("; ".join(_issue_text(i) for i in errors))
+        details = [t for t in (_issue_text(i) for i in errors) if t not in parts]
+        if details:
+            parts.append("; ".join(details))
     return ": ".join(parts) if parts else None
 
 
