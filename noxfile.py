@@ -158,7 +158,7 @@ def demo(session: nox.Session) -> None:
 # How each example runs offline (against an in-process emulator), from any directory.
 EXAMPLES = {
     "livekit": ["examples/livekit/agent.py", "offline"],
-    "pipecat": ["examples/pipecat/pipeline.py"],
+    "pipecat": ["examples/pipecat/roundtrip.py", "--out", "{tmp}/pipecat.wav"],
     "videosdk": ["examples/videosdk/agent.py", "--out", "{tmp}"],
 }
 

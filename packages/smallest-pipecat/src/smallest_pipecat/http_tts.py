@@ -1,0 +1,189 @@
+"""Lightning text-to-speech over HTTP (``POST /waves/v1/tts``), for pipelines without a socket.
+
+Each sentence is one request; the streamed body is decoded incrementally, so audio
+flows while the server is still synthesizing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import aiohttp
+from pipecat.frames.frames import ErrorFrame, Frame, TTSAudioRawFrame
+from pipecat.services.tts_service import TTSService
+from pipecat.transcriptions.language import Language
+from pipecat.utils.errors import ErrorCategory
+from pipecat.utils.types import is_given
+
+from smallest_core import (
+    Endpoints,
+    ErrorKind,
+    SmallestError,
+    Voice,
+    auth_headers,
+    resolve_api_key,
+    tts_messages,
+)
+from smallest_core.audio import PcmDecoder, Resampler
+from smallest_core.errors import error_from_http
+from smallest_pipecat._common import PACKAGE, check_sample_rate, fetch_voices, first_supported_rate
+from smallest_pipecat._failures import ReportedFailures
+from smallest_pipecat._version import __version__
+from smallest_pipecat.errors import error_frame
+from smallest_pipecat.languages import tts_language
+from smallest_pipecat.settings import SmallestTTSSettings, tts_options
+from smallest_pipecat.tts import _resolve_language
+
+_READ_BYTES = 4096
+
+
+class SmallestHttpTTSService(ReportedFailures, TTSService):
+    """Smallest AI Lightning TTS over HTTP, with the same settings as the socket service."""
+
+    Settings = SmallestTTSSettings
+    _settings: SmallestTTSSettings
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        sample_rate: int | None = None,
+        settings: SmallestTTSSettings | None = None,
+        timeout_s: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
+        """Create the service.
+
+        Args:
+            api_key: Smallest API key (default: ``SMALLEST_API_KEY``).
+            base_url: API root (default: ``SMALLEST_BASE_URL`` or https://api.smallest.ai).
+            sample_rate: Output rate; default the pipeline's (unsupported rates resampled).
+            settings: Voice, model, language, speed, ... (``max_buffer_delay_ms`` unused).
+            timeout_s: Total time allowed for one request.
+            **kwargs: Passed to :class:`TTSService`.
+        """
+        store = self.Settings(
+            model="lightning_v3.1",
+            voice="sophia",
+            language="en",
+            speed=1.0,
+            math_notation=None,
+            content_filter=None,
+            max_buffer_delay_ms=None,
+        )
+        if settings is not None:
+            store.apply_update(settings)
+        _resolve_language(store)
+        check_sample_rate(sample_rate)
+        self._endpoints = Endpoints.resolve(base_url)
+        self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        tts_options(
+            store,
+            sample_rate=first_supported_rate(sample_rate or 24000),
+            word_timestamps=False,
+            output_format="pcm",
+        )
+        super().__init__(
+            push_text_frames=True,
+            push_stop_frames=True,
+            push_start_frame=True,
+            sample_rate=sample_rate,
+            settings=store,
+            **kwargs,
+        )
+        self._session: aiohttp.ClientSession | None = None
+        self._failed_contexts = set()
+
+    def can_generate_metrics(self) -> bool:
+        """TTFB and usage metrics are reported."""
+        return True
+
+    def language_to_service_language(self, language: Language) -> str | None:
+        """The Lightning code for ``language``; ``ValueError`` names the allowed codes."""
+        model = self._settings.model if is_given(self._settings.model) else None
+        return tts_language(language, model if isinstance(model, str) else None)
+
+    async def list_voices(self, model: str | None = None) -> list[Voice]:
+        """Voices of ``model`` (default: the current one)."""
+        return await fetch_voices(
+            self._endpoints, self._api_key, model or str(self._settings.model)
+        )
+
+    async def start(self, frame: Any) -> None:
+        """Open the HTTP session."""
+        await super().start(frame)
+        self._session = aiohttp.ClientSession(timeout=self._timeout)
+
+    async def stop(self, frame: Any) -> None:
+        """Close the HTTP session."""
+        await super().stop(frame)
+        await self._close_session()
+
+    async def cancel(self, frame: Any) -> None:
+        """Close the HTTP session."""
+        await super().cancel(frame)
+        await self._close_session()
+
+    async def cleanup(self) -> None:
+        """Close the HTTP session."""
+        await super().cleanup()  # type: ignore[no-untyped-call]
+        await self._close_session()
+
+    async def _close_session(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame | None, None]:
+        """Synthesize ``text`` and stream its audio as it arrives."""
+        try:
+            options = tts_options(
+                self._settings,
+                sample_rate=first_supported_rate(self.sample_rate),
+                word_timestamps=False,
+                output_format="pcm",
+            )
+        except ValueError as exc:
+            self._failed_contexts.add(context_id)
+            yield ErrorFrame(f"Smallest TTS settings: {exc}", category=ErrorCategory.APPLICATION)
+            return
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        headers = {
+            **tts_messages.http_request_headers(),
+            **auth_headers(self._api_key, source=PACKAGE, version=__version__),
+        }
+        body = tts_messages.http_request_body(options, text)
+        decoder = PcmDecoder(options.output_format, options.sample_rate)
+        resampler = None
+        if options.sample_rate != self.sample_rate:
+            resampler = Resampler(options.sample_rate, self.sample_rate)
+        await self.start_tts_usage_metrics(text)
+        try:
+            async with self._session.post(
+                self._endpoints.tts_http, json=body, headers=headers
+            ) as resp:
+                if resp.status >= 300:
+                    raise error_from_http(resp.status, await resp.read(), dict(resp.headers))
+                async for chunk in resp.content.iter_chunked(_READ_BYTES):
+                    pcm = decoder.feed(chunk)
+                    if resampler is not None:
+                        pcm = resampler.process(pcm)
+                    if pcm:
+                        yield TTSAudioRawFrame(pcm, self.sample_rate, 1, context_id=context_id)
+                tail = decoder.flush() + (resampler.flush() if resampler else b"")
+                if tail:
+                    yield TTSAudioRawFrame(tail, self.sample_rate, 1, context_id=context_id)
+        except SmallestError as exc:
+            self._failed_contexts.add(context_id)
+            yield error_frame(exc, "Smallest TTS error")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self._failed_contexts.add(context_id)
+            error = SmallestError(f"TTS request failed: {exc}", kind=ErrorKind.CONNECTION)
+            yield error_frame(error, "Smallest TTS error")
+
+
+__all__ = ["SmallestHttpTTSService"]

@@ -1,0 +1,118 @@
+"""Runtime-updatable settings of the Smallest services (Pipecat store/delta pattern)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipecat.services.settings import STTSettings, TTSSettings
+from pipecat.utils.types import NOT_GIVEN, NotGiven, is_given
+
+from smallest_core import STTOptions, TTSOptions
+
+
+@dataclass
+class SmallestTTSSettings(TTSSettings):
+    """Settings of :class:`SmallestTTSService` and :class:`SmallestHttpTTSService`.
+
+    Parameters:
+        speed: Speech rate, 0.5–2.0.
+        math_notation: Read ``2 + 2`` as "two plus two"; ``None`` leaves the server default.
+        content_filter: ``"reject"`` or ``"flag"`` turns the server's content filter on.
+        max_buffer_delay_ms: How long (0–5000 ms) the server may hold a fragment waiting
+            for the end of a sentence (WebSocket only); ``None`` leaves the server default.
+    """
+
+    speed: float | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    math_notation: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    content_filter: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    max_buffer_delay_ms: int | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+
+
+def tts_options(
+    settings: SmallestTTSSettings, *, sample_rate: int, word_timestamps: bool, output_format: str
+) -> TTSOptions:
+    """Validated core options for ``settings`` (``ValueError`` names the allowed values)."""
+
+    def given(value: Any, default: Any = None) -> Any:
+        return value if is_given(value) and value is not None else default
+
+    return TTSOptions(
+        voice_id=given(settings.voice, "sophia"),
+        model=given(settings.model, "lightning_v3.1"),
+        language=given(settings.language, "en"),
+        sample_rate=sample_rate,
+        speed=float(given(settings.speed, 1.0)),
+        output_format=output_format,
+        word_timestamps=word_timestamps,
+        math_notation=given(settings.math_notation),
+        content_filter=given(settings.content_filter),
+        max_buffer_delay_ms=given(settings.max_buffer_delay_ms),
+    )
+
+
+@dataclass
+class SmallestSTTSettings(STTSettings):
+    """Settings of :class:`SmallestSTTService` (a change reconnects between utterances).
+
+    Parameters:
+        word_timestamps: Words with start/end/confidence on every transcript.
+        diarize: Speaker labels on words and transcripts.
+        vad_events: Ask the server for speech_started/speech_ended events.
+        punctuate, capitalize, itn_normalize, numerals, endpointing, eou_timeout_ms,
+        finalize_on_words, max_words, keywords, redact_pii, redact_pci: Pulse options,
+            ``None`` leaves the server default.
+    """
+
+    word_timestamps: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    diarize: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    vad_events: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    punctuate: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    capitalize: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    itn_normalize: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    numerals: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    endpointing: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    eou_timeout_ms: int | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    finalize_on_words: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    max_words: int | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    keywords: tuple[str, ...] | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    redact_pii: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    redact_pci: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+
+
+_STT_PASSTHROUGH = (
+    "word_timestamps",
+    "diarize",
+    "vad_events",
+    "punctuate",
+    "capitalize",
+    "itn_normalize",
+    "numerals",
+    "endpointing",
+    "eou_timeout_ms",
+    "finalize_on_words",
+    "max_words",
+    "redact_pii",
+    "redact_pci",
+)
+
+
+def stt_options(settings: SmallestSTTSettings, *, sample_rate: int, encoding: str) -> STTOptions:
+    """Validated core options for ``settings``."""
+    values: dict[str, Any] = {}
+    for name in _STT_PASSTHROUGH:
+        value = getattr(settings, name)
+        if is_given(value) and value is not None:
+            values[name] = value
+    keywords = settings.keywords
+    if is_given(keywords) and keywords:
+        values["keywords"] = tuple(keywords)
+    model = settings.model if is_given(settings.model) and settings.model else "pulse"
+    language = settings.language if is_given(settings.language) and settings.language else "en"
+    return STTOptions(
+        language=str(language),
+        model=str(model),
+        sample_rate=sample_rate,
+        encoding=encoding,
+        **values,
+    )

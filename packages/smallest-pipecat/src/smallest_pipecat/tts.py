@@ -1,0 +1,501 @@
+"""Lightning text-to-speech over one persistent WebSocket (continuations protocol).
+
+Every Pipecat audio context is one server context on the socket: its sentences are
+sent as fragments of that context, the context is closed when the turn ends, and the
+core's :class:`~smallest_core.TTSConnection` decides from protocol evidence when all of
+its audio has arrived, so the next utterance starts at once. Barge-in sends the
+protocol's cancel message; the socket is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+
+from loguru import logger
+from pipecat.frames.frames import ErrorFrame, Frame, TTSAudioRawFrame
+from pipecat.services.tts_service import TextAggregationMode, WebsocketTTSService
+from pipecat.transcriptions.language import Language
+from pipecat.utils.errors import ErrorCategory
+from pipecat.utils.types import is_given
+from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.protocol import State
+
+from smallest_core import (
+    AudioReceived,
+    ConnectionFailed,
+    ContextEnded,
+    ContextFailed,
+    Endpoints,
+    ErrorKind,
+    FrameIgnored,
+    SmallestError,
+    TTSConnection,
+    TTSEvent,
+    TTSOptions,
+    Voice,
+    WordReceived,
+    auth_headers,
+    resolve_api_key,
+)
+from smallest_core.audio import Resampler
+from smallest_core.tts_connection import is_idle_timeout
+from smallest_pipecat._common import (
+    PACKAGE,
+    check_sample_rate,
+    fetch_voices,
+    first_supported_rate,
+)
+from smallest_pipecat._failures import ReportedFailures
+from smallest_pipecat._version import __version__
+from smallest_pipecat.errors import error_frame
+from smallest_pipecat.languages import tts_language
+from smallest_pipecat.settings import SmallestTTSSettings, tts_options
+
+DEFAULT_IDLE_TIMEOUT_S = 300
+"""Sent as ``?timeout=``: the server closes an idle socket after this many seconds."""
+_CONNECT_TIMEOUT_S = 10.0
+_MAX_REPLAYS = 3
+_NO_SPACE_LANGUAGES = frozenset({"zh", "ja"})
+
+
+@dataclass
+class _ServerContext:
+    """A Pipecat audio context as carried by one server context."""
+
+    context_id: str
+    core_id: str
+    conn: TTSConnection
+    options: TTSOptions
+    text: str = ""
+    closed: bool = False
+    replays: int = 0
+    resampler: Resampler | None = None
+
+
+class SmallestTTSService(ReportedFailures, WebsocketTTSService):
+    """Smallest AI Lightning TTS over a persistent WebSocket.
+
+    Example::
+
+        tts = SmallestTTSService(
+            api_key=os.environ["SMALLEST_API_KEY"],
+            settings=SmallestTTSService.Settings(voice="sophia", language=Language.EN),
+        )
+    """
+
+    Settings = SmallestTTSSettings
+    _settings: SmallestTTSSettings
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        sample_rate: int | None = None,
+        word_timestamps: bool = True,
+        idle_timeout_s: int | None = DEFAULT_IDLE_TIMEOUT_S,
+        settings: SmallestTTSSettings | None = None,
+        text_aggregation_mode: TextAggregationMode | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Create the service.
+
+        Args:
+            api_key: Smallest API key (default: ``SMALLEST_API_KEY``).
+            base_url: API root (default: ``SMALLEST_BASE_URL`` or https://api.smallest.ai).
+            sample_rate: Output rate; default the pipeline's. Rates the API does not
+                produce (e.g. 48000) are requested at 24000 and resampled.
+            word_timestamps: Emit word-aligned ``TTSTextFrame``s (default on).
+            idle_timeout_s: ``?timeout=`` for the socket; ``None`` keeps the server's 60 s.
+            settings: Voice, model, language, speed, ... (see :class:`SmallestTTSSettings`).
+            text_aggregation_mode: Pipecat's sentence (default) or token aggregation.
+            **kwargs: Passed to :class:`WebsocketTTSService`.
+        """
+        mode = text_aggregation_mode or TextAggregationMode.SENTENCE
+        store = self.Settings(
+            model="lightning_v3.1",
+            voice="sophia",
+            language="en",
+            speed=1.0,
+            math_notation=None,
+            content_filter=None,
+            # Pipecat already cuts text at sentence ends, so server-side buffering only
+            # adds delay; token streaming leaves the server's sentence detection on.
+            max_buffer_delay_ms=0 if mode == TextAggregationMode.SENTENCE else None,
+        )
+        if settings is not None:
+            store.apply_update(settings)
+        _resolve_language(store)
+        check_sample_rate(sample_rate)
+        self._endpoints = Endpoints.resolve(base_url)
+        self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
+        self._word_timestamps = word_timestamps
+        self._idle_timeout_s = idle_timeout_s
+        # Validate everything now: a bad voice/model/language fails at construction.
+        tts_options(
+            store,
+            sample_rate=first_supported_rate(sample_rate or 24000),
+            word_timestamps=word_timestamps,
+            output_format="pcm",
+        )
+        # Sentences of one turn are fragments of one server context: the trailing
+        # space keeps "friend." and "This" apart when the server joins them.
+        kwargs.setdefault("append_trailing_space", True)
+        super().__init__(
+            push_text_frames=not word_timestamps,
+            push_stop_frames=True,
+            push_start_frame=True,
+            sample_rate=sample_rate,
+            settings=store,
+            text_aggregation_mode=mode,
+            **kwargs,
+        )
+        self._conn: TTSConnection | None = None
+        self._contexts: dict[str, _ServerContext] = {}
+        self._by_core_id: dict[str, str] = {}
+        self._failed_contexts: set[str] = set()
+        self._socket_lock = asyncio.Lock()
+        self._socket_ready = asyncio.Event()
+        self._receive_task: asyncio.Task[None] | None = None
+        self.connections_opened = 0
+        """Sockets opened so far (reuse is visible here and in the server's logs)."""
+
+    # ------------------------------------------------------------------ public API
+    def can_generate_metrics(self) -> bool:
+        """TTFB and usage metrics are reported."""
+        return True
+
+    def language_to_service_language(self, language: Language) -> str | None:
+        """The Lightning code for ``language``; ``ValueError`` names the allowed codes."""
+        model = self._settings.model if is_given(self._settings.model) else None
+        return tts_language(language, model if isinstance(model, str) else None)
+
+    async def list_voices(self, model: str | None = None) -> list[Voice]:
+        """Voices of ``model`` (default: the current one) from ``GET .../get_voices``."""
+        chosen = model or str(self._settings.model)
+        return await fetch_voices(self._endpoints, self._api_key, chosen)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, frame: Any) -> None:
+        """Open the socket when the pipeline starts."""
+        await super().start(frame)
+        await self._connect()
+
+    async def _connect(self) -> None:
+        await super()._connect()  # type: ignore[no-untyped-call]
+        if self._receive_task is None:
+            self._receive_task = self.create_task(self._receive_loop(), name="smallest-tts-recv")
+        try:
+            await self._ensure_socket()
+        except SmallestError as exc:
+            await self.push_error_frame(error_frame(exc, "Smallest TTS connection failed"))
+
+    async def _disconnect(self) -> None:
+        await super()._disconnect()  # type: ignore[no-untyped-call]
+        if self._receive_task is not None:
+            await self.cancel_task(self._receive_task)
+            self._receive_task = None
+        await self._disconnect_websocket()
+        self._contexts.clear()
+        self._by_core_id.clear()
+
+    async def _connect_websocket(self) -> None:
+        await self._ensure_socket()
+
+    async def _disconnect_websocket(self) -> None:
+        ws, self._websocket = self._websocket, None
+        self._conn = None
+        self._socket_ready.clear()
+        if ws is not None:
+            try:
+                await ws.close()
+            except (OSError, WebSocketException) as exc:
+                logger.debug(f"{self} closing the socket failed: {exc}")
+            await self._call_event_handler("on_disconnected")
+
+    async def _ensure_socket(self) -> TTSConnection:
+        """The open connection, opening a socket first if there is none."""
+        async with self._socket_lock:
+            ws = self._websocket
+            if ws is not None and ws.state is State.OPEN and self._conn is not None:
+                return self._conn
+            url = self._endpoints.tts_ws(idle_timeout_s=self._idle_timeout_s)
+            headers = auth_headers(self._api_key, source=PACKAGE, version=__version__)
+            try:
+                ws = await asyncio.wait_for(
+                    self._websocket_connect(url, additional_headers=headers), _CONNECT_TIMEOUT_S
+                )
+            except TimeoutError as exc:
+                raise SmallestError(
+                    "timed out opening the TTS socket", kind=ErrorKind.CONNECTION
+                ) from exc
+            except Exception as exc:
+                raise _connect_error(exc) from exc
+            self._websocket = ws
+            self._conn = TTSConnection(self._options())
+            self.connections_opened += 1
+            self._socket_ready.set()
+            await self._call_event_handler("on_connected")
+            return self._conn
+
+    # ------------------------------------------------------------------ synthesis
+    def _options(self) -> TTSOptions:
+        return tts_options(
+            self._settings,
+            sample_rate=first_supported_rate(self.sample_rate),
+            word_timestamps=self._word_timestamps,
+            output_format="pcm",
+        )
+
+    async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame | None, None]:
+        """Send ``text`` as the next fragment of the context's server context."""
+        try:
+            ctx = await self._server_context(context_id)
+        except SmallestError as exc:
+            self._failed_contexts.add(context_id)
+            yield error_frame(exc, "Smallest TTS connection failed")
+            await self.remove_audio_context(context_id)
+            return
+        except ValueError as exc:
+            self._failed_contexts.add(context_id)
+            yield ErrorFrame(f"Smallest TTS settings: {exc}", category=ErrorCategory.APPLICATION)
+            await self.remove_audio_context(context_id)
+            return
+        ctx.text += text
+        ctx.conn.push_text(ctx.core_id, text)
+        await self._send_pending(ctx.conn)
+        await self.start_tts_usage_metrics(text)
+        yield None
+
+    async def _server_context(self, context_id: str) -> _ServerContext:
+        ctx = self._contexts.get(context_id)
+        if ctx is not None and not ctx.closed and not ctx.conn.closed:
+            return ctx
+        conn = await self._ensure_socket()
+        return self._open_context(context_id, conn, self._options())
+
+    def _open_context(
+        self, context_id: str, conn: TTSConnection, options: TTSOptions
+    ) -> _ServerContext:
+        core_id = conn.start_context(options=options)
+        resampler = None
+        if options.sample_rate != self.sample_rate:
+            resampler = Resampler(options.sample_rate, self.sample_rate)
+        ctx = _ServerContext(context_id, core_id, conn, options, resampler=resampler)
+        self._contexts[context_id] = ctx
+        self._by_core_id[core_id] = context_id
+        self._failed_contexts.discard(context_id)
+        return ctx
+
+    async def flush_audio(self, context_id: str | None = None) -> None:
+        """The turn is over: close the server context (its audio keeps arriving)."""
+        ctx = self._contexts.get(context_id or "")
+        if ctx is None or ctx.closed:
+            return
+        ctx.closed = True
+        await self._handle_events(ctx.conn.end_input(ctx.core_id))
+        await self._send_pending(ctx.conn)
+
+    async def on_audio_context_interrupted(self, context_id: str) -> None:
+        """Barge-in: cancel the server context on the same socket."""
+        ctx = self._contexts.pop(context_id, None)
+        if ctx is not None:
+            self._by_core_id.pop(ctx.core_id, None)
+            await self._handle_events(ctx.conn.cancel(ctx.core_id))
+            await self._send_pending(ctx.conn)
+        await self.stop_all_metrics()  # type: ignore[no-untyped-call]
+        await super().on_audio_context_interrupted(context_id)
+
+    async def _send_pending(self, conn: TTSConnection) -> None:
+        ws = self._websocket
+        messages = conn.data_to_send()
+        if not messages or ws is None or conn is not self._conn:
+            return
+        try:
+            for message in messages:
+                await ws.send(message)
+        except (OSError, WebSocketException) as exc:
+            # The receive loop sees the close and fails or replays the contexts.
+            logger.debug(f"{self} send failed: {exc}")
+
+    async def _update_settings(self, delta: Any) -> dict[str, Any]:
+        """Apply a settings delta: new contexts use it; the socket is kept."""
+        prospective = copy.deepcopy(self._settings)
+        prospective.apply_update(delta)
+        try:
+            _resolve_language(prospective)
+            tts_options(
+                prospective,
+                sample_rate=first_supported_rate(self.sample_rate),
+                word_timestamps=self._word_timestamps,
+                output_format="pcm",
+            )
+        except ValueError as exc:
+            await self.push_error(
+                f"Smallest TTS settings rejected: {exc}", category=ErrorCategory.APPLICATION
+            )
+            return {}
+        if is_given(delta.language) and delta.language is not None:
+            delta.language = prospective.language
+        return await super()._update_settings(delta)
+
+    # ------------------------------------------------------------------ receiving
+    async def _receive_messages(self) -> None:
+        """Read the current socket until it closes, feeding every frame to the core."""
+        ws, conn = self._websocket, self._conn
+        if ws is None or conn is None:
+            return
+        code: int | None = None
+        reason = ""
+        loop = asyncio.get_running_loop()
+        while True:
+            deadline = conn.next_deadline()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await ws.recv()
+            except TimeoutError:
+                await self._handle_events(conn.poll(loop.time()))
+                await self._send_pending(conn)
+                continue
+            except ConnectionClosed as exc:
+                if exc.rcvd is not None:
+                    code, reason = exc.rcvd.code, exc.rcvd.reason
+                break
+            await self._handle_events(conn.receive(message, loop.time()))
+            await self._send_pending(conn)
+        if self._websocket is ws:
+            self._websocket = None
+            self._conn = None
+            self._socket_ready.clear()
+        await self._call_event_handler("on_disconnected")
+        await self._handle_events(conn.connection_lost(code, reason))
+
+    async def _receive_loop(self) -> None:
+        """Serve each socket in turn; a closed socket is reopened on demand."""
+        while True:
+            await self._socket_ready.wait()
+            await self._receive_messages()
+
+    async def _handle_events(self, events: list[TTSEvent]) -> None:
+        for event in events:
+            if isinstance(event, AudioReceived):
+                await self._on_audio(event)
+            elif isinstance(event, WordReceived):
+                await self._on_word(event)
+            elif isinstance(event, ContextEnded):
+                await self._on_context_ended(event.context_id)
+            elif isinstance(event, ContextFailed):
+                await self._on_context_failed(event)
+            elif isinstance(event, ConnectionFailed):
+                if is_idle_timeout(event.error):
+                    logger.debug(f"{self} idle socket closed by the server; reopening on demand")
+                else:
+                    logger.warning(f"{self} server error outside any context: {event.error}")
+            elif isinstance(event, FrameIgnored):
+                logger.warning(f"{self} ignored a server frame: {event.reason}")
+
+    def _context_for(self, core_id: str) -> _ServerContext | None:
+        context_id = self._by_core_id.get(core_id)
+        return self._contexts.get(context_id) if context_id else None
+
+    async def _on_audio(self, event: AudioReceived) -> None:
+        ctx = self._context_for(event.context_id)
+        if ctx is None:
+            return
+        audio = ctx.resampler.process(event.audio) if ctx.resampler else event.audio
+        if audio:
+            frame = TTSAudioRawFrame(audio, self.sample_rate, 1, context_id=ctx.context_id)
+            await self.append_to_audio_context(ctx.context_id, frame)
+
+    async def _on_word(self, event: WordReceived) -> None:
+        ctx = self._context_for(event.context_id)
+        if ctx is None or not self._word_timestamps:
+            return
+        no_spaces = ctx.options.language in _NO_SPACE_LANGUAGES
+        await self.add_word_timestamps(
+            [(event.word.text, event.word.start)],
+            ctx.context_id,
+            includes_inter_frame_spaces=True if no_spaces else None,
+        )
+
+    async def _on_context_ended(self, core_id: str) -> None:
+        ctx = self._context_for(core_id)
+        if ctx is None:
+            return
+        self._forget(ctx)
+        if ctx.resampler is not None:
+            tail = ctx.resampler.flush()
+            if tail:
+                frame = TTSAudioRawFrame(tail, self.sample_rate, 1, context_id=ctx.context_id)
+                await self.append_to_audio_context(ctx.context_id, frame)
+        await self.remove_audio_context(ctx.context_id)
+
+    async def _on_context_failed(self, event: ContextFailed) -> None:
+        ctx = self._context_for(event.context_id)
+        if ctx is None:
+            return
+        self._forget(ctx)
+        if await self._replay(ctx, event):
+            return
+        self._failed_contexts.add(ctx.context_id)
+        await self.append_to_audio_context(
+            ctx.context_id, error_frame(event.error, "Smallest TTS error")
+        )
+        await self.remove_audio_context(ctx.context_id)
+
+    async def _replay(self, ctx: _ServerContext, event: ContextFailed) -> bool:
+        """Resend a context that never reached the server's audio on a new socket."""
+        if (
+            event.audio_received
+            or event.error.kind is not ErrorKind.CONNECTION
+            or ctx.replays >= _MAX_REPLAYS
+            or not ctx.text
+        ):
+            return False
+        try:
+            conn = await self._ensure_socket()
+        except SmallestError as exc:
+            logger.warning(f"{self} could not reopen the socket to resend a context: {exc}")
+            return False
+        logger.debug(f"{self} resending context {ctx.context_id} on a new socket")
+        fresh = self._open_context(ctx.context_id, conn, ctx.options)
+        fresh.replays = ctx.replays + 1
+        fresh.text = ctx.text
+        conn.push_text(fresh.core_id, ctx.text)
+        if ctx.closed:
+            fresh.closed = True
+            await self._handle_events(conn.end_input(fresh.core_id))
+        await self._send_pending(conn)
+        return True
+
+    def _forget(self, ctx: _ServerContext) -> None:
+        self._by_core_id.pop(ctx.core_id, None)
+        if self._contexts.get(ctx.context_id) is ctx:
+            del self._contexts[ctx.context_id]
+
+
+def _resolve_language(settings: SmallestTTSSettings) -> None:
+    """Store the language as a Lightning code (``ValueError`` if the model cannot)."""
+    language = settings.language
+    if not is_given(language) or language is None:
+        return
+    model = settings.model if is_given(settings.model) and settings.model else None
+    settings.language = tts_language(language, str(model) if model else None)
+
+
+def _connect_error(exc: Exception) -> SmallestError:
+    from smallest_core.errors import error_from_http
+
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int):
+        body = getattr(response, "body", b"") or b""
+        return error_from_http(status, body, dict(getattr(response, "headers", {}) or {}))
+    return SmallestError(f"cannot reach the TTS socket: {exc}", kind=ErrorKind.CONNECTION)
+
+
+__all__ = ["DEFAULT_IDLE_TIMEOUT_S", "SmallestTTSService"]

@@ -1,0 +1,56 @@
+"""HTTP synthesis in a pipeline: byte-exact streamed audio, one error + one stop on failure."""
+
+from __future__ import annotations
+
+from pipecat.frames.frames import (
+    TTSSpeakFrame,
+    TTSStoppedFrame,
+    TTSTextFrame,
+    TTSUpdateSettingsFrame,
+)
+from pipecat.transcriptions.language import Language
+from pipecat_harness import Harness
+
+from smallest_emulator import Emulator
+from smallest_emulator.engines import deterministic
+from smallest_pipecat import SmallestHttpTTSService
+
+TEXT = "Plain HTTP synthesis, streamed as it is decoded."
+
+
+def make_http(emu: Emulator, key: str = "sk_test", voice: str = "sophia") -> SmallestHttpTTSService:
+    return SmallestHttpTTSService(
+        api_key=key,
+        base_url=emu.base_url,
+        settings=SmallestHttpTTSService.Settings(voice=voice, language=Language.EN, speed=1.25),
+    )
+
+
+async def test_http_audio_is_byte_exact(emulator: Emulator, profile: str) -> None:
+    tts = make_http(emulator)
+    async with Harness(tts) as h:
+        await h.send(TTSSpeakFrame(TEXT))
+        await h.end()
+    (record,) = emulator.tts_log
+    assert record.transport == "http"
+    expected = deterministic.synthesize(record.text, 24000, 1.25, voice_id="sophia").pcm
+    assert h.audio() == expected == bytes(record.pcm)
+    assert len(h.down.of(TTSStoppedFrame)) == 1
+    assert [f.text for f in h.down.of(TTSTextFrame)] == [TEXT]
+    assert not h.errors()
+
+
+async def test_http_error_then_recovery(emulator: Emulator, profile: str) -> None:
+    tts = make_http(emulator, voice="no_such_voice")
+    async with Harness(tts) as h:
+        await h.send(TTSSpeakFrame("Rejected."))
+        await h.wait_for(lambda: len(h.stops()) == 1)
+        await h.send(TTSUpdateSettingsFrame(delta=SmallestHttpTTSService.Settings(voice="sophia")))
+        await h.send(TTSSpeakFrame(TEXT))
+        await h.end()
+    errors = h.errors()
+    assert len(errors) == 1
+    assert "Invalid Voice ID" in errors[0].error or "InvalidRequest" in errors[0].error
+    assert len(h.stops()) == 2
+    assert "Rejected." not in [f.text for f in h.down.of(TTSTextFrame)]
+    assert h.audio()
