@@ -94,6 +94,27 @@ async def test_round_trip_without_script(emu: Emulator, http: aiohttp.ClientSess
         assert "words" in f  # legacy route: word_timestamps default true
 
 
+async def test_a_final_covers_every_synthesis_heard_since_the_last_one(
+    emu: Emulator, http: aiohttp.ClientSession
+) -> None:
+    pcm = b""
+    for text in ("First sentence here.", "Then a second one."):
+        async with http.post(
+            emu.base_url + "/waves/v1/tts",
+            json={"voice_id": "magnus", "text": text, "sample_rate": 16000},
+            headers=AUTH,
+        ) as r:
+            pcm += await r.read()
+    url = emu.ws_url + "/waves/v1/stt/live?model=pulse&language=en&endpointing=false"
+    async with http.ws_connect(url, headers=AUTH) as ws:
+        for c in chunks(pcm):
+            await ws.send_bytes(c)
+        await ws.send_json({"type": "close_stream"})
+        while not (f := await recv_json(ws))["is_final"]:
+            pass
+        assert f["transcript"] == "First sentence here. Then a second one."
+
+
 @pytest.mark.parametrize(
     ("query", "fragment"),
     [

@@ -75,10 +75,10 @@ class Transcriber:
             return ""
         if self.script:
             return self.script[self.index] if self.index < len(self.script) else ""
-        if seg.keys:
-            key = max(seg.keys.items(), key=lambda kv: kv[1])[0]
-            return self.state.registry.get(key, "")
-        return ""
+        # A final covers everything heard since the previous one (§6.4): every known
+        # synthesis heard in this segment, in the order it was heard.
+        texts = [self.state.registry[k] for k in seg.keys if k in self.state.registry]
+        return " ".join(t.strip() for t in texts if t.strip())
 
     async def final_text(self, seg: Segment) -> str:
         """The text for a final, consuming a script utterance."""
