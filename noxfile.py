@@ -56,7 +56,8 @@ def _present(path: str) -> bool:
 def tests(session: nox.Session) -> None:
     """Everything CI runs, each part in its own environment."""
     present = [name for name, path in FRAMEWORKS.items() if _present(path)]
-    for name in ("lint", "typecheck", "core", "emulator", *present, "combined", "build"):
+    versioned = [f"{name}-{py}" for name in ("core", "emulator") for py in PYTHONS]
+    for name in ("lint", "typecheck", *versioned, *present, "combined", "build"):
         session.notify(name)
 
 
