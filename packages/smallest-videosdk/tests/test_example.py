@@ -25,7 +25,8 @@ def test_offline_example_speaks_and_transcribes(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "error" not in result.stdout.lower()
-    final = "STT final_transcript: 'Hello! I am speaking through Smallest AI. Every sentence streams as it arrives.'"
+    reply = "Hello! I am speaking through Smallest AI. Every sentence streams as it arrives."
+    final = f"STT final_transcript: '{reply}'"
     assert final in result.stdout
     with wave.open(str(tmp_path / "reply.wav")) as reply:
         assert reply.getframerate() == 24000
