@@ -43,5 +43,7 @@ def test_single_sourced_version_matches_the_installed_module(package: Path):
 
 
 def test_the_core_has_no_third_party_runtime_dependency():
-    core = tomllib.loads((Path(__file__).parents[1] / "packages/smallest-core/pyproject.toml").read_text())
+    core = tomllib.loads(
+        (Path(__file__).parents[1] / "packages/smallest-core/pyproject.toml").read_text()
+    )
     assert core["project"]["dependencies"] == []
