@@ -3,14 +3,15 @@
 asyncio reports an unclosed aiohttp session, a pending task that was garbage-collected
 ("Task was destroyed but it is pending!") and an exception nobody retrieved through the
 loop's exception handler; by default that only logs. Here each report is recorded and
-the test that caused it fails.
+the test that caused it fails. A task still pending once every other fixture has been
+torn down fails the test too (the test runner would otherwise cancel it quietly).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -34,6 +35,25 @@ def _strict_loop() -> asyncio.AbstractEventLoop:
 def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Any]:
     """Every test loop records what it would otherwise only log."""
     return {"strict": _strict_loop}
+
+
+_SETTLE_ROUNDS = 20
+
+
+@pytest.fixture(autouse=True)
+async def _no_task_left_behind() -> AsyncIterator[None]:
+    yield
+    current = asyncio.current_task()
+    for _ in range(_SETTLE_ROUNDS):  # let tasks that are finishing finish
+        leftover = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        if not leftover:
+            return
+        await asyncio.sleep(0)
+    for task in leftover:
+        task.cancel()
+    await asyncio.gather(*leftover, return_exceptions=True)
+    names = ", ".join(sorted({t.get_name() + " " + repr(t.get_coro()) for t in leftover}))
+    pytest.fail(f"tasks were left pending after the test: {names}")
 
 
 @pytest.fixture(autouse=True)
