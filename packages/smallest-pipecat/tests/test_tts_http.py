@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from pipecat.frames.frames import (
     TTSSpeakFrame,
     TTSStoppedFrame,
@@ -43,8 +45,10 @@ async def test_http_audio_is_byte_exact(emulator: Emulator, profile: str) -> Non
 async def test_http_error_then_recovery(emulator: Emulator, profile: str) -> None:
     tts = make_http(emulator, voice="no_such_voice")
     async with Harness(tts) as h:
+        sent = time.monotonic()
         await h.send(TTSSpeakFrame("Rejected."))
         await h.wait_for(lambda: len(h.stops()) == 1)
+        took = time.monotonic() - sent
         await h.send(TTSUpdateSettingsFrame(delta=SmallestHttpTTSService.Settings(voice="sophia")))
         await h.send(TTSSpeakFrame(TEXT))
         await h.end()
@@ -54,3 +58,4 @@ async def test_http_error_then_recovery(emulator: Emulator, profile: str) -> Non
     assert len(h.stops()) == 2
     assert "Rejected." not in [f.text for f in h.down.of(TTSTextFrame)]
     assert h.audio()
+    assert took < 1.5  # the failed turn ends at once, not on Pipecat's 3 s quiet timer

@@ -137,6 +137,17 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
         if session is not None:
             await session.close()
 
+    async def on_turn_context_completed(self) -> None:
+        """End a failed turn at once (with no audio Pipecat would wait for its quiet timer)."""
+        context_id = self._turn_context_id
+        if (
+            context_id in self._failed_contexts
+            and not self._is_yielding_frames_synchronously
+            and self.audio_context_available(context_id)
+        ):
+            await self.remove_audio_context(context_id)
+        await super().on_turn_context_completed()  # type: ignore[no-untyped-call]
+
     async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame | None, None]:
         """Synthesize ``text`` and stream its audio as it arrives."""
         try:

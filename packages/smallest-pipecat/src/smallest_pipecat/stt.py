@@ -48,7 +48,7 @@ from smallest_core import (
     resolve_api_key,
 )
 from smallest_core.options import check_streaming_stt
-from smallest_pipecat._common import PACKAGE
+from smallest_pipecat._common import PACKAGE, WS_LOGGER, connect_error
 from smallest_pipecat._version import __version__
 from smallest_pipecat.errors import error_frame
 from smallest_pipecat.languages import language_from_code, stt_language
@@ -56,6 +56,8 @@ from smallest_pipecat.settings import SmallestSTTSettings, stt_options
 
 DEFAULT_CLOSE_TIMEOUT_S = 5.0
 """How long the end of the pipeline waits for the last transcript (``is_last``)."""
+DEFAULT_RESPONSE_TIMEOUT_S = 5.0
+"""How long a ``finalize`` may go without its final transcript before an error is reported."""
 DEFAULT_TTFS_P99_S = 0.5
 """End of speech to final transcript (P99) announced to turn strategies; finalize makes
 the server answer at once, so this is network plus one model step."""
@@ -85,6 +87,7 @@ class SmallestSTTService(WebsocketSTTService):
         sample_rate: int | None = None,
         encoding: str = "linear16",
         close_timeout_s: float = DEFAULT_CLOSE_TIMEOUT_S,
+        response_timeout_s: float = DEFAULT_RESPONSE_TIMEOUT_S,
         settings: SmallestSTTSettings | None = None,
         **kwargs: Any,
     ) -> None:
@@ -95,7 +98,10 @@ class SmallestSTTService(WebsocketSTTService):
             base_url: API root (default: ``SMALLEST_BASE_URL`` or https://api.smallest.ai).
             sample_rate: Input rate; default the pipeline's (must be one Pulse accepts).
             encoding: Audio encoding sent (``linear16``).
-            close_timeout_s: Wait at most this long for the last transcript at the end.
+            close_timeout_s: Wait at most this long for the last transcript at the end;
+                past it an ``ErrorFrame`` reports the missing transcript.
+            response_timeout_s: Report an ``ErrorFrame`` when a ``finalize`` (the user
+                stopped speaking) gets no final transcript within this many seconds.
             settings: Language, word timestamps, diarization, VAD events, ...
             **kwargs: Passed to :class:`WebsocketSTTService`.
         """
@@ -123,7 +129,14 @@ class SmallestSTTService(WebsocketSTTService):
         self._endpoints = Endpoints.resolve(base_url)
         self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
         self._encoding = encoding
+        for name, value in (
+            ("close_timeout_s", close_timeout_s),
+            ("response_timeout_s", response_timeout_s),
+        ):
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value!r}")
         self._close_timeout_s = close_timeout_s
+        self._response_timeout_s = response_timeout_s
         check_streaming_stt(stt_options(store, sample_rate=sample_rate or 16000, encoding=encoding))
         kwargs.setdefault("ttfs_p99_latency", DEFAULT_TTFS_P99_S)
         super().__init__(
@@ -137,6 +150,8 @@ class SmallestSTTService(WebsocketSTTService):
         self._chunker: AudioChunker | None = None
         self._receive_task: asyncio.Task[None] | None = None
         self._last_transcript = asyncio.Event()
+        self._finalized = asyncio.Event()
+        self._finalize_watch: asyncio.Task[None] | None = None
         self.connections_opened = 0
 
     # ------------------------------------------------------------------ public API
@@ -175,6 +190,9 @@ class SmallestSTTService(WebsocketSTTService):
 
     async def _disconnect(self) -> None:
         await super()._disconnect()  # type: ignore[no-untyped-call]
+        if self._finalize_watch is not None:
+            await self.cancel_task(self._finalize_watch)
+            self._finalize_watch = None
         if self._receive_task is not None:
             await self.cancel_task(self._receive_task)
             self._receive_task = None
@@ -189,11 +207,15 @@ class SmallestSTTService(WebsocketSTTService):
         headers = auth_headers(self._api_key, source=PACKAGE, version=__version__)
         try:
             self._websocket = await asyncio.wait_for(
-                self._websocket_connect(url, additional_headers=headers), _CONNECT_TIMEOUT_S
+                self._websocket_connect(url, additional_headers=headers, logger=WS_LOGGER),
+                _CONNECT_TIMEOUT_S,
             )
         except Exception as exc:
             self._websocket = None
-            error = SmallestError(f"cannot open the STT socket: {exc}", kind=ErrorKind.CONNECTION)
+            if isinstance(exc, TimeoutError):
+                error = SmallestError("timed out opening the STT socket", kind=ErrorKind.TIMEOUT)
+            else:
+                error = connect_error(exc, "STT")
             await self.push_error_frame(error_frame(error, "Smallest STT connection failed"))
             await self._call_event_handler("on_connection_error", str(exc))
             return
@@ -229,7 +251,11 @@ class SmallestSTTService(WebsocketSTTService):
             await ws.send(state.close_stream())
             await asyncio.wait_for(self._last_transcript.wait(), self._close_timeout_s)
         except TimeoutError:
-            logger.warning(f"{self} no last transcript within {self._close_timeout_s}s")
+            error = SmallestError(
+                f"no last transcript within {self._close_timeout_s:g} s of close_stream",
+                kind=ErrorKind.TIMEOUT,
+            )
+            await self.push_error_frame(error_frame(error, "Smallest STT timed out"))
         except (OSError, WebSocketException) as exc:
             logger.warning(f"{self} closing the stream failed: {exc}")
 
@@ -280,6 +306,25 @@ class SmallestSTTService(WebsocketSTTService):
             await ws.send(state.finalize())
         except (OSError, WebSocketException) as exc:
             logger.warning(f"{self} sending finalize failed: {exc}")
+            return
+        if self._finalize_watch is None:
+            self._finalized.clear()
+            self._finalize_watch = self.create_task(
+                self._watch_finalize(), name="smallest-stt-finalize"
+            )
+
+    async def _watch_finalize(self) -> None:
+        """Report a ``finalize`` that gets no final transcript in time."""
+        try:
+            await asyncio.wait_for(self._finalized.wait(), self._response_timeout_s)
+        except TimeoutError:
+            error = SmallestError(
+                f"no final transcript within {self._response_timeout_s:g} s of finalize",
+                kind=ErrorKind.TIMEOUT,
+            )
+            await self.push_error_frame(error_frame(error, "Smallest STT timed out"))
+        finally:
+            self._finalize_watch = None
 
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         """Apply a delta; a change reconnects once the user is not speaking."""
@@ -326,6 +371,8 @@ class SmallestSTTService(WebsocketSTTService):
         )
         text = event.text.strip()
         if event.is_final:
+            if event.from_finalize or event.is_last:
+                self._finalized.set()
             if event.from_finalize:
                 self.confirm_finalize()  # type: ignore[no-untyped-call]
             if text:
@@ -361,4 +408,4 @@ def _resolve_language(settings: SmallestSTTSettings) -> None:
         settings.language = stt_language(language)
 
 
-__all__ = ["DEFAULT_CLOSE_TIMEOUT_S", "SmallestSTTService"]
+__all__ = ["DEFAULT_CLOSE_TIMEOUT_S", "DEFAULT_RESPONSE_TIMEOUT_S", "SmallestSTTService"]

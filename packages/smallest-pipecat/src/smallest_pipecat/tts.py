@@ -10,6 +10,7 @@ protocol's cancel message; the socket is kept.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -42,10 +43,12 @@ from smallest_core import (
     resolve_api_key,
 )
 from smallest_core.audio import Resampler
-from smallest_core.tts_connection import is_idle_timeout
+from smallest_core.tts_connection import ContextState, is_idle_timeout
 from smallest_pipecat._common import (
     PACKAGE,
+    WS_LOGGER,
     check_sample_rate,
+    connect_error,
     fetch_voices,
     first_supported_rate,
 )
@@ -57,6 +60,8 @@ from smallest_pipecat.settings import SmallestTTSSettings, tts_options
 
 DEFAULT_IDLE_TIMEOUT_S = 300
 """Sent as ``?timeout=``: the server closes an idle socket after this many seconds."""
+DEFAULT_RESPONSE_TIMEOUT_S = 10.0
+"""How long the server may stay silent while it owes a context audio."""
 _CONNECT_TIMEOUT_S = 10.0
 _MAX_REPLAYS = 3
 _NO_SPACE_LANGUAGES = frozenset({"zh", "ja"})
@@ -74,6 +79,10 @@ class _ServerContext:
     closed: bool = False
     replays: int = 0
     resampler: Resampler | None = None
+    unanswered: bool = False
+    """Text was pushed and no frame has arrived for it since."""
+    owed_since: float | None = None
+    """When the server started owing this context an answer (``None``: it owes nothing)."""
 
 
 class SmallestTTSService(ReportedFailures, WebsocketTTSService):
@@ -98,6 +107,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         sample_rate: int | None = None,
         word_timestamps: bool = True,
         idle_timeout_s: int | None = DEFAULT_IDLE_TIMEOUT_S,
+        response_timeout_s: float = DEFAULT_RESPONSE_TIMEOUT_S,
         settings: SmallestTTSSettings | None = None,
         text_aggregation_mode: TextAggregationMode | None = None,
         **kwargs: Any,
@@ -111,6 +121,10 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
                 produce (e.g. 48000) are requested at 24000 and resampled.
             word_timestamps: Emit word-aligned ``TTSTextFrame``s (default on).
             idle_timeout_s: ``?timeout=`` for the socket; ``None`` keeps the server's 60 s.
+            response_timeout_s: Fail a context (``ErrorFrame``, ``TTSStoppedFrame``) when
+                the server stays silent this long while it owes it audio: after the turn's
+                closing fragment, or after a sentence in sentence aggregation. Never runs
+                while waiting for the LLM. The socket is then replaced.
             settings: Voice, model, language, speed, ... (see :class:`SmallestTTSSettings`).
             text_aggregation_mode: Pipecat's sentence (default) or token aggregation.
             **kwargs: Passed to :class:`WebsocketTTSService`.
@@ -131,6 +145,9 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             store.apply_update(settings)
         _resolve_language(store)
         check_sample_rate(sample_rate)
+        if not response_timeout_s > 0:
+            raise ValueError(f"response_timeout_s must be > 0, got {response_timeout_s!r}")
+        self._response_timeout_s = float(response_timeout_s)
         self._endpoints = Endpoints.resolve(base_url)
         self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
         self._word_timestamps = word_timestamps
@@ -158,6 +175,12 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         self._contexts: dict[str, _ServerContext] = {}
         self._by_core_id: dict[str, str] = {}
         self._failed_contexts: set[str] = set()
+        self._refused_contexts: set[str] = set()
+        """Contexts whose socket could not be opened: reported once, ended at flush."""
+        self._usable_after_connect = False
+        """A refused connection wrote the service off; a successful one restores it."""
+        self._recv_timeout: asyncio.Timeout | None = None
+        self._next_keepalive: float | None = None
         self._socket_lock = asyncio.Lock()
         self._socket_ready = asyncio.Event()
         self._receive_task: asyncio.Task[None] | None = None
@@ -192,6 +215,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         try:
             await self._ensure_socket()
         except SmallestError as exc:
+            self._usable_after_connect = True
             await self.push_error_frame(error_frame(exc, "Smallest TTS connection failed"))
 
     async def _disconnect(self) -> None:
@@ -227,19 +251,24 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             headers = auth_headers(self._api_key, source=PACKAGE, version=__version__)
             try:
                 ws = await asyncio.wait_for(
-                    self._websocket_connect(url, additional_headers=headers), _CONNECT_TIMEOUT_S
+                    self._websocket_connect(url, additional_headers=headers, logger=WS_LOGGER),
+                    _CONNECT_TIMEOUT_S,
                 )
             except TimeoutError as exc:
                 raise SmallestError(
                     "timed out opening the TTS socket", kind=ErrorKind.CONNECTION
                 ) from exc
             except Exception as exc:
-                raise _connect_error(exc) from exc
+                raise connect_error(exc, "TTS") from exc
             self._websocket = ws
             self._conn = TTSConnection(self._options())
             self.connections_opened += 1
             self._socket_ready.set()
             await self._call_event_handler("on_connected")
+            if self._usable_after_connect:
+                # The refusal that wrote the service off is over (a key fixed on the server).
+                self._usable_after_connect = False
+                await self.set_usable(True)
             return self._conn
 
     # ------------------------------------------------------------------ synthesis
@@ -251,21 +280,30 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             output_format="pcm",
         )
 
+    async def _synthesize_text(self, text: str, context_id: str) -> None:
+        # Pipecat does not hand an unusable service any text, so a turn after a refused
+        # key would end without a trace. Here every turn makes its one connection
+        # attempt and reports its own error; a success makes the service usable again.
+        await self.tts_process_generator(context_id, self.run_tts(text, context_id))
+
     async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame | None, None]:
         """Send ``text`` as the next fragment of the context's server context."""
+        if context_id in self._refused_contexts:
+            yield None  # reported with the turn's first sentence: one attempt per turn
+            return
         try:
             ctx = await self._server_context(context_id)
         except SmallestError as exc:
-            self._failed_contexts.add(context_id)
+            self._refuse(context_id)
+            self._usable_after_connect = True
             yield error_frame(exc, "Smallest TTS connection failed")
-            await self.remove_audio_context(context_id)
             return
         except ValueError as exc:
-            self._failed_contexts.add(context_id)
+            self._refuse(context_id)
             yield ErrorFrame(f"Smallest TTS settings: {exc}", category=ErrorCategory.APPLICATION)
-            await self.remove_audio_context(context_id)
             return
         ctx.text += text
+        ctx.unanswered = True
         ctx.conn.push_text(ctx.core_id, text)
         await self._send_pending(ctx.conn)
         await self.start_tts_usage_metrics(text)
@@ -291,8 +329,17 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         self._failed_contexts.discard(context_id)
         return ctx
 
+    def _refuse(self, context_id: str) -> None:
+        """The context cannot be sent: its error is its only output; it ends at flush."""
+        self._failed_contexts.add(context_id)
+        self._refused_contexts.add(context_id)
+
     async def flush_audio(self, context_id: str | None = None) -> None:
         """The turn is over: close the server context (its audio keeps arriving)."""
+        if context_id in self._refused_contexts:
+            self._refused_contexts.discard(context_id)
+            await self.remove_audio_context(context_id)
+            return
         ctx = self._contexts.get(context_id or "")
         if ctx is None or ctx.closed:
             return
@@ -302,6 +349,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
 
     async def on_audio_context_interrupted(self, context_id: str) -> None:
         """Barge-in: cancel the server context on the same socket."""
+        self._refused_contexts.discard(context_id)
         ctx = self._contexts.pop(context_id, None)
         if ctx is not None:
             self._by_core_id.pop(ctx.core_id, None)
@@ -321,6 +369,8 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         except (OSError, WebSocketException) as exc:
             # The receive loop sees the close and fails or replays the contexts.
             logger.debug(f"{self} send failed: {exc}")
+            return
+        self._start_owing(conn)
 
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         """Apply a settings delta: new contexts use it; the socket is kept."""
@@ -353,18 +403,28 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         reason = ""
         loop = asyncio.get_running_loop()
         while True:
-            deadline = conn.next_deadline()
             try:
-                async with asyncio.timeout_at(deadline):
+                async with asyncio.timeout_at(self._next_wakeup(conn)) as timeout:
+                    self._recv_timeout = timeout
                     message = await ws.recv()
             except TimeoutError:
-                await self._handle_events(conn.poll(loop.time()))
+                now = loop.time()
+                await self._handle_events(conn.poll(now))
+                self._keep_owed_contexts_alive(conn, now)
+                if await self._fail_silent_contexts(conn, now):
+                    # The server stopped answering: this socket is not trusted again.
+                    reason = "the server stopped answering"
+                    with contextlib.suppress(OSError, WebSocketException):
+                        await ws.close()
+                    break
                 await self._send_pending(conn)
                 continue
             except ConnectionClosed as exc:
                 if exc.rcvd is not None:
                     code, reason = exc.rcvd.code, exc.rcvd.reason
                 break
+            finally:
+                self._recv_timeout = None
             await self._handle_events(conn.receive(message, loop.time()))
             await self._send_pending(conn)
         if self._websocket is ws:
@@ -380,8 +440,90 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             await self._socket_ready.wait()
             await self._receive_messages()
 
+    # ------------------------------------------------------------------ response timeout
+    def _owed(self, conn: TTSConnection) -> list[_ServerContext]:
+        return [c for c in self._contexts.values() if c.conn is conn and c.owed_since is not None]
+
+    def _start_owing(self, conn: TTSConnection) -> None:
+        """Start the response clock of contexts the server now owes an answer.
+
+        That is a context whose closing fragment went out, or (with no server-side
+        buffering, as in sentence aggregation) one whose latest text is unanswered.
+        """
+        now = asyncio.get_running_loop().time()
+        for ctx in self._contexts.values():
+            if ctx.conn is not conn or ctx.owed_since is not None:
+                continue
+            state = conn.context_state(ctx.core_id)
+            eager = ctx.unanswered and ctx.options.max_buffer_delay_ms == 0
+            if state is ContextState.CLOSING or (state is ContextState.OPEN and eager):
+                ctx.owed_since = now
+                if self._next_keepalive is None:
+                    self._next_keepalive = now + self._keepalive_interval()
+                self._wake_by(min(now + self._response_timeout_s, self._next_keepalive))
+
+    def _answered(self, context_id: str) -> None:
+        """A frame arrived for a context: its clock restarts if it is closing, else stops."""
+        ctx = self._context_for(context_id)
+        if ctx is not None:
+            ctx.unanswered = False
+            ctx.owed_since = asyncio.get_running_loop().time() if ctx.closed else None
+
+    def _wake_by(self, when: float) -> None:
+        timeout = self._recv_timeout
+        if timeout is not None:
+            current = timeout.when()
+            if current is None or when < current:
+                timeout.reschedule(when)
+
+    def _next_wakeup(self, conn: TTSConnection) -> float | None:
+        owed = self._owed(conn)
+        times = [c.owed_since + self._response_timeout_s for c in owed if c.owed_since]
+        if not owed:
+            self._next_keepalive = None
+        elif self._next_keepalive is not None:
+            times.append(self._next_keepalive)
+        deadline = conn.next_deadline()
+        if deadline is not None:
+            times.append(deadline)
+        return min(times) if times else None
+
+    def _keepalive_interval(self) -> float:
+        return max(0.05, self._stop_frame_timeout_s / 2)
+
+    def _keep_owed_contexts_alive(self, conn: TTSConnection, now: float) -> None:
+        """Pipecat ends an audio context that is quiet for ``stop_frame_timeout_s``; while
+        the server owes it audio, the response timeout is what decides instead."""
+        if self._next_keepalive is None or now < self._next_keepalive:
+            return
+        for ctx in self._owed(conn):
+            self._refresh_audio_context(ctx.context_id)
+        self._next_keepalive = now + self._keepalive_interval()
+
+    async def _fail_silent_contexts(self, conn: TTSConnection, now: float) -> bool:
+        """Fail every context the server owes an answer for too long; True if any."""
+        limit = self._response_timeout_s
+        expired = [c for c in self._owed(conn) if c.owed_since and now >= c.owed_since + limit]
+        for ctx in expired:
+            self._forget(ctx)
+            await self._handle_events(conn.cancel(ctx.core_id))
+            error = SmallestError(
+                f"no answer from the server within {limit:g} s", kind=ErrorKind.TIMEOUT
+            )
+            self._failed_contexts.add(ctx.context_id)
+            await self.append_to_audio_context(
+                ctx.context_id, error_frame(error, "Smallest TTS timed out")
+            )
+            if ctx.closed:
+                await self.remove_audio_context(ctx.context_id)
+            else:
+                self._refused_contexts.add(ctx.context_id)  # the turn's rest ends at flush
+        return bool(expired)
+
     async def _handle_events(self, events: list[TTSEvent]) -> None:
         for event in events:
+            if isinstance(event, AudioReceived | WordReceived):
+                self._answered(event.context_id)
             if isinstance(event, AudioReceived):
                 await self._on_audio(event)
             elif isinstance(event, WordReceived):
@@ -487,15 +629,4 @@ def _resolve_language(settings: SmallestTTSSettings) -> None:
     settings.language = tts_language(language, str(model) if model else None)
 
 
-def _connect_error(exc: Exception) -> SmallestError:
-    from smallest_core.errors import error_from_http
-
-    response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None)
-    if isinstance(status, int):
-        body = getattr(response, "body", b"") or b""
-        return error_from_http(status, body, dict(getattr(response, "headers", {}) or {}))
-    return SmallestError(f"cannot reach the TTS socket: {exc}", kind=ErrorKind.CONNECTION)
-
-
-__all__ = ["DEFAULT_IDLE_TIMEOUT_S", "SmallestTTSService"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT_S", "DEFAULT_RESPONSE_TIMEOUT_S", "SmallestTTSService"]
