@@ -208,6 +208,8 @@ class TTSConnection:
         self.reusable = True
         """False once the socket cannot carry another context (legacy cancel, close)."""
         self._contexts: OrderedDict[str, _Context] = OrderedDict()
+        self._last_routed: _Context | None = None
+        """The context of the previous frame: it has already superseded earlier ones."""
         self._rid_owner: dict[str, str] = {}
         self._outgoing: list[str] = []
 
@@ -301,7 +303,7 @@ class TTSConnection:
     def receive(self, data: str | bytes, now: float) -> list[TTSEvent]:
         """Process one incoming frame (text, or binary which the protocol does not use)."""
         self.stats.frames += 1
-        if isinstance(data, bytes | bytearray | memoryview):
+        if type(data) is not str:
             self.stats.ignored_frames += 1
             return [FrameIgnored(f"unexpected binary frame of {len(data)} bytes")]
         try:
@@ -444,6 +446,13 @@ class TTSConnection:
         return []
 
     def _route(self, ids: FrameIds) -> _Context | None:
+        last = self._last_routed
+        if last is not None and ids.context_id == last.id:  # consecutive chunks: same context
+            self.echoes_ids = True
+            if ids.request_id and ids.request_id not in last.request_ids:
+                self._rid_owner[ids.request_id] = last.id
+                last.request_ids.add(ids.request_id)
+            return last
         for echoed in (ids.context_id, ids.external_request_id):
             if echoed is not None:
                 self.echoes_ids = True
@@ -488,7 +497,8 @@ class TTSConnection:
                 self.stats.late_frames += 1
                 self.end_grace_s = min(self.end_grace_s * 2, MAX_END_GRACE_S)
             return []
-        events = self._end_superseded(ctx)
+        events = self._end_superseded(ctx) if ctx is not self._last_routed else []
+        self._last_routed = ctx
         if isinstance(frame, ChunkFrame):
             ctx.grace_deadline = None
             return events + self._on_audio(ctx, frame)
