@@ -107,7 +107,7 @@ _loads = json.JSONDecoder().decode
 
 def decode_json_frame(data: str | bytes) -> dict[str, Any]:
     """Decode one text frame into a JSON object, or raise :class:`ProtocolError`."""
-    if type(data) is not str:
+    if not isinstance(data, str):
         try:
             data = bytes(data).decode("utf-8")
         except UnicodeDecodeError as exc:
