@@ -1,13 +1,13 @@
 """One pooled TTS WebSocket: the aiohttp socket, its core :class:`TTSConnection` and a
-reader task that feeds every frame to the core and routes the resulting events to the
-queue of the context they belong to."""
+reader task that feeds every frame to the core and hands each resulting event, in order,
+to the callback of the context it belongs to (synchronously: no per-frame hand-off)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from typing import Any
+from collections.abc import Callable
 
 import aiohttp
 
@@ -26,6 +26,9 @@ from .log import logger
 
 _MIN_WAIT_S = 0.001
 
+EventSink = Callable[[TTSEvent], None]
+"""Called from the reader for each event of one context; must not block."""
+
 
 class TTSSocket:
     """A TTS WebSocket shared by consecutive turns (one context at a time)."""
@@ -37,7 +40,9 @@ class TTSSocket:
         """Set when the server reported a connection-level error (e.g. its idle timeout)."""
         self.first_audio_at: dict[str, float] = {}
         """``time.perf_counter()`` when the first audio frame of each context arrived."""
-        self._sinks: dict[str, asyncio.Queue[Any]] = {}
+        self._sinks: dict[str, EventSink] = {}
+        self._outbox: list[str] = []
+        """Frames taken from the core, sent in order under the lock by whichever task holds it."""
         self._send_lock = asyncio.Lock()
         self._reader = asyncio.create_task(self._read_loop(), name="smallest.tts.reader")
 
@@ -52,8 +57,8 @@ class TTSSocket:
             and not self._reader.done()
         )
 
-    def open_context(self, options: TTSOptions, sink: asyncio.Queue[Any]) -> str:
-        """Start a context whose events are put on ``sink``."""
+    def open_context(self, options: TTSOptions, sink: EventSink) -> str:
+        """Start a context whose events are passed to ``sink``."""
         ctx = self.protocol.start_context(options=options)
         self._sinks[ctx] = sink
         return ctx
@@ -64,12 +69,17 @@ class TTSSocket:
         self.first_audio_at.pop(context_id, None)
 
     async def send_pending(self) -> int:
-        """Send every message the core queued, in order. Returns how many were sent."""
+        """Send every message the core queued, in order; returns how many this call queued.
+
+        Whichever task holds the lock drains the outbox, so on return every frame queued
+        so far has been sent (or the socket failed).
+        """
+        queued = self.protocol.data_to_send()
+        self._outbox.extend(queued)
         async with self._send_lock:
-            frames = self.protocol.data_to_send()
-            for frame in frames:
-                await self.ws.send_str(frame)
-        return len(frames)
+            while self._outbox:
+                await self.ws.send_str(self._outbox.pop(0))
+        return len(queued)
 
     async def aclose(self) -> None:
         """Stop the reader and close the socket."""
@@ -82,6 +92,14 @@ class TTSSocket:
     # ------------------------------------------------------------------ reader
     def _dispatch(self, events: list[TTSEvent]) -> None:
         for event in events:
+            if type(event) is AudioReceived:  # the hot path: one per audio frame
+                context_id = event.context_id
+                if context_id not in self.first_audio_at:
+                    self.first_audio_at[context_id] = time.perf_counter()
+                sink = self._sinks.get(context_id)
+                if sink is not None:
+                    sink(event)
+                continue
             if isinstance(event, ConnectionFailed):
                 self.failure = event.error
                 if is_idle_timeout(event.error):
@@ -92,16 +110,16 @@ class TTSSocket:
             if isinstance(event, FrameIgnored):
                 logger.warning("ignored a TTS frame: %s", event.reason)
                 continue
-            context_id = event.context_id
-            if isinstance(event, AudioReceived) and context_id not in self.first_audio_at:
-                self.first_audio_at[context_id] = time.perf_counter()
-            sink = self._sinks.get(context_id)
+            sink = self._sinks.get(event.context_id)
             if sink is not None:
-                sink.put_nowait(event)
+                sink(event)
 
     async def _flush_quietly(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.send_pending()
+        """Send what the core queued (e.g. a held context it released); a no-op when nothing."""
+        self._outbox.extend(self.protocol.data_to_send())
+        if self._outbox:
+            with contextlib.suppress(Exception):
+                await self.send_pending()
 
     async def _read_loop(self) -> None:
         protocol = self.protocol
@@ -117,11 +135,11 @@ class TTSSocket:
                     continue
                 if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                     self._dispatch(protocol.receive(msg.data, time.monotonic()))
-                    deadline = protocol.next_deadline()
+                    # a flood of frames never times out: apply a deadline that passed meanwhile
+                    # (one this frame set is seen at the top of the next iteration)
                     if deadline is not None and deadline <= time.monotonic():
                         self._dispatch(protocol.poll(time.monotonic()))
-                    if protocol.busy:
-                        await self._flush_quietly()
+                    await self._flush_quietly()
                     continue
                 reason = "the server closed the connection"
                 if msg.type is aiohttp.WSMsgType.ERROR:

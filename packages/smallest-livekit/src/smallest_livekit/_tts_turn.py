@@ -1,9 +1,11 @@
 """Drive one streamed segment (one core context) on a pooled socket.
 
-Text from the stream's input and events from the socket's reader share one queue, so
-the turn is a single loop: forward each token as it arrives, push audio and timed words
-as they arrive, finish on the core's ``ContextEnded``. Receive timeouts apply only once
-the closing fragment has been sent (waiting on the server, not on the LLM).
+The socket's reader pushes audio and timed words into the emitter itself, as each frame
+is parsed (no per-frame hand-off). Text from the stream's input and the context's end or
+failure share one queue, so the turn is a single loop: forward each token as it arrives,
+finish on the core's ``ContextEnded``. The receive timeout applies only once the closing
+fragment has been sent (waiting on the server, not on the LLM), and any event from the
+server (audio included) restarts it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from smallest_core import (
     ContextFailed,
     ContextState,
     ErrorKind,
+    TTSEvent,
     WordReceived,
 )
 from smallest_core.tts_connection import is_idle_timeout
@@ -51,6 +54,23 @@ class _Turn:
         self.closing_sent = False
         self.audio_pushed = False
         self.started = False
+        self._now = asyncio.get_running_loop().time
+        self.last_event_at = self._now()
+        """Loop time when the server last sent anything for this turn (receive timeout)."""
+
+    def deliver(self, event: TTSEvent) -> None:
+        """Called by the socket's reader for each event of this turn's context."""
+        self.last_event_at = self._now()
+        if type(event) is AudioReceived:
+            self.emitter.push(event.audio)
+            self.audio_pushed = True
+        elif type(event) is WordReceived:
+            word = event.word
+            self.emitter.push_timed_transcript(
+                TimedString(word.spaced, start_time=word.start, end_time=word.end)
+            )
+        else:
+            self.inbox.put_nowait(event)
 
     async def read_input(self) -> None:
         async for item in self.stream.input_channel():
@@ -70,7 +90,7 @@ class _Turn:
 
     async def run_on(self, sock: TTSSocket, reused: bool) -> None:
         protocol = sock.protocol
-        ctx = sock.open_context(self.stream.opts, self.inbox)
+        ctx = sock.open_context(self.stream.opts, self.deliver)
         try:
             for text in self.texts:
                 protocol.push_text(ctx, text)
@@ -97,20 +117,24 @@ class _Turn:
                 self.stream.first_audio_received_at = first
             sock.detach(ctx)
 
+    async def _next(self) -> Any:
+        """The next inbox item; once closed, fail if the server goes quiet for the timeout."""
+        if not self.closing_sent:
+            return await self.inbox.get()
+        timeout = self.stream.connect_options.timeout
+        waiting_since = self._now()
+        while True:
+            deadline = max(waiting_since, self.last_event_at) + timeout
+            if deadline <= self._now():
+                raise APITimeoutError(f"no answer from Smallest TTS within {timeout:.1f} s")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    return await self.inbox.get()
+
     async def _loop(self, sock: TTSSocket, ctx: str, reused: bool) -> None:
         protocol = sock.protocol
-        timeout = self.stream.connect_options.timeout
         while True:
-            try:
-                if self.closing_sent:
-                    async with asyncio.timeout(timeout):
-                        item = await self.inbox.get()
-                else:
-                    item = await self.inbox.get()
-            except TimeoutError:
-                raise APITimeoutError(
-                    f"no answer from Smallest TTS within {timeout:.1f} s"
-                ) from None
+            item = await self._next()
             if isinstance(item, str):
                 self.texts.append(item)
                 protocol.push_text(ctx, item)
@@ -128,14 +152,8 @@ class _Turn:
     def _handle(self, events: list[Any], sock: TTSSocket, reused: bool) -> bool:
         """Apply events; True once the context has ended."""
         for event in events:
-            if isinstance(event, AudioReceived):
-                self.emitter.push(event.audio)
-                self.audio_pushed = True
-            elif isinstance(event, WordReceived):
-                word = event.word
-                self.emitter.push_timed_transcript(
-                    TimedString(word.spaced, start_time=word.start, end_time=word.end)
-                )
+            if isinstance(event, AudioReceived | WordReceived):
+                self.deliver(event)
             elif isinstance(event, ContextEnded):
                 return True
             elif isinstance(event, ContextFailed):

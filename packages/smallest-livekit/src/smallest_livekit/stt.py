@@ -271,11 +271,6 @@ class STT(stt.STT[Any]):
         self._streams.clear()
 
 
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
-
-
 def _speaker(value: int | str | None) -> str | None:
     if value is None:
         return None
@@ -297,6 +292,8 @@ class SpeechStream(stt.RecognizeStream):
         self._state = STTStreamState(opts)
         self._chunker = AudioChunker(opts.sample_rate, frame_ms=FRAME_MS)
         self._reconnect = asyncio.Event()
+        self._wake = self._FlushSentinel()
+        """Put on the input channel to wake a sender blocked on it (not a flush)."""
         self._speaking = False
         self._request_id = ""
         self._usage_s = 0.0
@@ -320,6 +317,8 @@ class SpeechStream(stt.RecognizeStream):
         """Apply new options at the next reconnect (requested now)."""
         self._opts = self._opts.with_changes(**changes)
         self._reconnect.set()
+        if not self._input_ch.closed:
+            self._input_ch.send_nowait(self._wake)
 
     # ------------------------------------------------------------------ lifecycle
     async def _run(self) -> None:
@@ -403,35 +402,24 @@ class SpeechStream(stt.RecognizeStream):
             self._report_usage()
 
     async def _send_loop(self, ws: aiohttp.ClientWebSocketResponse) -> bool:
-        """Forward audio; returns True when stopped for a reconnect (after close_stream)."""
-        reconnect_wait = asyncio.ensure_future(self._reconnect.wait())
-        receive: asyncio.Future[Any] | None = None
-        try:
-            while True:
-                if self._reconnect.is_set():
-                    await self._send_rest(ws)
-                    await self._send(ws, CLOSE_STREAM_MESSAGE)
-                    return True
-                receive = asyncio.ensure_future(self._input_ch.recv())
-                await asyncio.wait({receive, reconnect_wait}, return_when=asyncio.FIRST_COMPLETED)
-                if not receive.done():
-                    receive.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, utils.aio.ChanClosed):
-                        await receive
-                    if receive.cancelled() or receive.exception() is not None:
-                        continue
-                try:
-                    item = receive.result()
-                except utils.aio.ChanClosed:
-                    await self._send_rest(ws)
-                    await self._send(ws, self._state.close_stream())
-                    return False
+        """Forward audio; returns True when stopped for a reconnect (after close_stream).
+
+        The reconnect flag is checked between items; ``update_options`` also puts a wake-up
+        item on the channel so a sender waiting for audio sees it at once.
+        """
+        while True:
+            if self._reconnect.is_set():
+                await self._send_rest(ws)
+                await self._send(ws, CLOSE_STREAM_MESSAGE)
+                return True
+            try:
+                item = await self._input_ch.recv()
+            except utils.aio.ChanClosed:
+                await self._send_rest(ws)
+                await self._send(ws, self._state.close_stream())
+                return False
+            if item is not self._wake:
                 await self._forward(ws, item)
-        finally:
-            reconnect_wait.cancel()
-            if receive is not None:
-                receive.cancel()
-                receive.add_done_callback(_retrieve)
 
     async def _forward(self, ws: aiohttp.ClientWebSocketResponse, item: Any) -> None:
         if isinstance(item, rtc.AudioFrame):

@@ -466,8 +466,12 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         """A frame arrived for a context: its clock restarts if it is closing, else stops."""
         ctx = self._context_for(context_id)
         if ctx is not None:
-            ctx.unanswered = False
-            ctx.owed_since = asyncio.get_running_loop().time() if ctx.closed else None
+            self._restart_clock(ctx)
+
+    @staticmethod
+    def _restart_clock(ctx: _ServerContext) -> None:
+        ctx.unanswered = False
+        ctx.owed_since = asyncio.get_running_loop().time() if ctx.closed else None
 
     def _wake_by(self, when: float) -> None:
         timeout = self._recv_timeout
@@ -522,11 +526,11 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
 
     async def _handle_events(self, events: list[TTSEvent]) -> None:
         for event in events:
-            if isinstance(event, AudioReceived | WordReceived):
-                self._answered(event.context_id)
-            if isinstance(event, AudioReceived):
+            if type(event) is AudioReceived:  # the hot path: one per audio frame
                 await self._on_audio(event)
-            elif isinstance(event, WordReceived):
+                continue
+            if isinstance(event, WordReceived):
+                self._answered(event.context_id)
                 await self._on_word(event)
             elif isinstance(event, ContextEnded):
                 await self._on_context_ended(event.context_id)
@@ -548,6 +552,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         ctx = self._context_for(event.context_id)
         if ctx is None:
             return
+        self._restart_clock(ctx)
         audio = ctx.resampler.process(event.audio) if ctx.resampler else event.audio
         if audio:
             frame = TTSAudioRawFrame(audio, self.sample_rate, 1, context_id=ctx.context_id)
