@@ -85,10 +85,7 @@ class _PipecatTTS(TTSDriver):
         t0 = now()
         await self.h.send(TTSSpeakFrame("".join(tokens)))
 
-        def delivered() -> int:
-            return sum(len(f.audio) for _, f in self.h.down.of(TTSAudioRawFrame, start))
-
-        await self.h.wait_for(lambda: delivered() >= cut_after_bytes)
+        await self.h.wait_for(lambda: self.h.down.audio_bytes_since(start) >= cut_after_bytes)
         cut = now()
         await self.h.send(InterruptionFrame())
         returned = now()
