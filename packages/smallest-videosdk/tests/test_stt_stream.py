@@ -111,7 +111,7 @@ async def test_unauthorized_is_reported_once(emu: Emulator) -> None:
     await feed(stt, speech(0.3, 16000), 16000)
     await bounded(stt.aclose())
     assert len(got.errors) == 1
-    assert "401" in got.errors[0]
+    assert "unauthorized" in got.errors[0]  # the server's own message
 
 
 @pytest.mark.parametrize("profile", ["default", "error-string", "error-object", "strict"])
@@ -130,3 +130,12 @@ def test_bad_options_fail_at_construction() -> None:
         SmallestAISTT(api_key="sk_x", sample_rate=12345)
     with pytest.raises(ValueError):
         SmallestAISTT(api_key="sk_x", language="xx")
+
+
+async def test_refused_upgrade_carries_the_server_message(emu: Emulator) -> None:
+    audio_format.publish(16000, 1)
+    stt = make_stt(emu, overrides={"http_status": 503})
+    got = Collector(stt)
+    await feed(stt, speech(0.3, 16000), 16000)
+    await bounded(stt.aclose())
+    assert got.errors and "Service temporarily unavailable" in got.errors[0]

@@ -55,7 +55,7 @@ async def test_unauthorized_key_is_reported(emu: Emulator) -> None:
     try:
         errors, took = await _failing_turn(tts, "Hello.")
         assert len(errors) == 1
-        assert "401" in errors[0]
+        assert "Invalid API key" in errors[0]  # the server's own message
         assert "sk_invalid" not in errors[0]
         assert took < 1.0
     finally:
@@ -67,7 +67,7 @@ async def test_server_500_on_connect_is_reported(emu: Emulator) -> None:
     try:
         errors, took = await _failing_turn(tts, "Hello.")
         assert len(errors) == 1
-        assert "500" in errors[0]
+        assert "Internal server error" in errors[0]
         assert took < 1.0
     finally:
         await tts.aclose()
@@ -119,3 +119,24 @@ def test_bad_input_fails_at_construction() -> None:
         SmallestAITTS(api_key="sk_x", sample_rate=22050)
     with pytest.raises(ValueError):
         SmallestAITTS(api_key="sk_x", speed=3.0)
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(401, "Invalid API key"), (429, "Concurrency limit exceeded"), (503, "unavailable")],
+)
+async def test_refused_upgrade_carries_the_server_message(
+    emu: Emulator, status: int, message: str
+) -> None:
+    key = "sk_invalid" if status == 401 else None
+    overrides = {} if status == 401 else {"http_status": status}
+    tts, _ = make_tts(emu, overrides=overrides)
+    if key is not None:
+        tts = SmallestAITTS(api_key=key, base_url=emu.base_url)
+        tts.audio_track = make_tts(emu)[1]
+    try:
+        errors, _ = await _failing_turn(tts, "Hello.")
+        assert len(errors) == 1
+        assert message in errors[0]
+    finally:
+        await tts.aclose()

@@ -42,21 +42,44 @@ async def open_socket(
     options: TTSOptions,
     connect_timeout: float,
 ) -> TTSSocket:
-    """Connect; a refused upgrade raises :class:`SmallestError` with the server's status."""
+    """Connect; a refused upgrade raises :class:`SmallestError` with the server's message."""
     try:
         ws = await asyncio.wait_for(
             session.ws_connect(url, headers=headers, heartbeat=30.0, max_msg_size=0),
             connect_timeout,
         )
     except aiohttp.WSServerHandshakeError as exc:
-        refused = f"the server refused the TTS WebSocket with HTTP {exc.status}"
-        raise error_from_http(exc.status, refused, dict(exc.headers or {})) from None
+        raise await refused_upgrade(session, url, headers, exc, "TTS") from None
     except TimeoutError:
         message = f"connecting to the TTS WebSocket timed out after {connect_timeout:g}s"
         raise connection_error(message) from None
     except aiohttp.ClientError as exc:
         raise connection_error(f"cannot connect to the TTS WebSocket: {exc}") from None
     return TTSSocket(ws, TTSConnection(options))
+
+
+async def refused_upgrade(
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    exc: aiohttp.WSServerHandshakeError,
+    what: str,
+) -> SmallestError:
+    """The error for a refused upgrade, with the server's own message.
+
+    aiohttp drops the refusal's body, so it is read again with one plain request
+    (bounded); when that fails too, the status alone describes the error.
+    """
+    try:
+        async with session.get(
+            url, headers=headers, timeout=aiohttp.ClientTimeout(total=5)
+        ) as resp:
+            if resp.status >= 400:
+                return error_from_http(resp.status, await resp.read(), dict(resp.headers))
+    except (TimeoutError, aiohttp.ClientError, OSError):
+        pass
+    refused = f"the server refused the {what} WebSocket with HTTP {exc.status}"
+    return error_from_http(exc.status, refused, dict(exc.headers or {}))
 
 
 class TTSSocket:

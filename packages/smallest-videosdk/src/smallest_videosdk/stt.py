@@ -25,9 +25,10 @@ from smallest_core import (
     STTStreamState,
     Transcript,
 )
-from smallest_core.errors import connection_error, error_from_http
+from smallest_core.errors import connection_error
 from smallest_core.options import check_streaming_stt
 from smallest_videosdk._common import Account
+from smallest_videosdk._tts_socket import refused_upgrade
 
 logger = logging.getLogger("smallest_videosdk.stt")
 
@@ -210,8 +211,8 @@ class SmallestAISTT(STT):  # type: ignore[misc]
                 self.timeout,
             )
         except aiohttp.WSServerHandshakeError as exc:
-            refused = f"the server refused the STT WebSocket with HTTP {exc.status}"
-            raise error_from_http(exc.status, refused, dict(exc.headers or {})) from None
+            headers = self._account.headers()
+            raise await refused_upgrade(self._session, url, headers, exc, "STT") from None
         except TimeoutError:
             message = f"connecting to Pulse timed out after {self.timeout:g}s"
             raise connection_error(message) from None
