@@ -1,0 +1,14 @@
+"""One driver per framework; scenarios are parametrized over :data:`DRIVERS`."""
+
+from __future__ import annotations
+
+from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult, turn
+from .livekit import LiveKitDriver
+from .pipecat import PipecatDriver
+from .videosdk import VideoSDKDriver
+
+DRIVERS: dict[str, Driver] = {
+    d.name: d for d in (LiveKitDriver(), PipecatDriver(), VideoSDKDriver())
+}
+
+__all__ = ["DRIVERS", "Caps", "Driver", "Failure", "STTResult", "Turn", "TurnResult", "turn"]

@@ -1,0 +1,173 @@
+"""LiveKit Agents: ``TTS.stream()`` segments and ``STT.stream()`` inside ``utils.http_context``.
+
+Barge-in is what an AgentSession does: stop reading the segment and ``aclose()`` it.
+Retries are LiveKit's own (``APIConnectOptions``); every attempt emits an ``error`` event,
+so ``attempts`` is the number of those events.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import APIConnectOptions, APIError, APIStatusError, stt, tts, utils
+from livekit.agents.types import USERDATA_TIMED_TRANSCRIPT
+
+from smallest_emulator import Emulator
+from smallest_livekit import STT, TTS
+
+from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult
+
+RATE = 16000
+
+
+def _pcm(ev: tts.SynthesizedAudio) -> bytes:
+    """The frame's PCM, without LiveKit's synthetic 10 ms silent end-of-segment marker."""
+    frame = ev.frame
+    data = frame.data.tobytes()
+    marker = frame.samples_per_channel == frame.sample_rate // 100 and not any(data)
+    return b"" if ev.is_final and marker else data
+
+
+def _failure(exc: APIError, attempts: int) -> Failure:
+    status = exc.status_code if isinstance(exc, APIStatusError) else None
+    return Failure(type(exc).__name__, exc.message, exc.retryable, attempts, status)
+
+
+class LiveKitDriver(Driver):
+    name = "livekit"
+    caps = Caps(
+        word_times=True,
+        retries_in_framework=True,
+        stt_reconnect="STT.update_options() (the stream reconnects with close_stream)",
+    )
+
+    def build_tts(self, *, api_key: str | None, base_url: str | None, **options: Any) -> TTS:
+        return TTS(api_key=api_key, base_url=base_url, **options)
+
+    def build_stt(self, *, api_key: str | None, base_url: str | None, **options: Any) -> STT:
+        return STT(api_key=api_key, base_url=base_url, **options)
+
+    async def tts_turns(
+        self,
+        emu: Emulator,
+        turns: list[Turn],
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        word_timestamps: bool = False,
+        timeout_s: float = 5.0,
+        max_retry: int = 1,
+        server_idle_timeout: bool = False,
+        between: Callable[[int, TurnResult], Awaitable[None]] | None = None,
+    ) -> list[TurnResult]:
+        results: list[TurnResult] = []
+        conn = APIConnectOptions(max_retry=max_retry, retry_interval=0.0, timeout=timeout_s)
+        async with utils.http_context.open():
+            engine = TTS(
+                api_key=api_key,
+                base_url=base_url or emu.base_url,
+                voice_id=self.voice,
+                word_timestamps=word_timestamps,
+            )
+            if server_idle_timeout:
+                engine._idle_timeout_s = 0  # no ?timeout=: the constructor insists on > 30 s
+            errors: list[Any] = []
+            engine.on("error", errors.append)
+            try:
+                for i, t in enumerate(turns):
+                    if t.options:
+                        engine.update_options(**t.options)
+                    errors.clear()
+                    results.append(await self._turn(engine, t, conn, errors))
+                    if between is not None:
+                        await between(i, results[-1])
+            finally:
+                await engine.aclose()
+        return results
+
+    async def _turn(
+        self, engine: TTS, t: Turn, conn: APIConnectOptions, errors: list[Any]
+    ) -> TurnResult:
+        started = time.monotonic()
+        audio = bytearray()
+        words: list[tuple[str, float, float | None]] = []
+        result = TurnResult(b"")
+        stream = engine.stream(conn_options=conn)
+        try:
+            for token in t.tokens:
+                stream.push_text(token)
+            stream.end_input()
+            async for ev in stream:
+                audio += _pcm(ev)
+                for w in ev.frame.userdata.get(USERDATA_TIMED_TRANSCRIPT, []):
+                    words.append((str(w).strip(), float(w.start_time), float(w.end_time)))
+                if t.barge_in_after_bytes is not None and len(audio) >= t.barge_in_after_bytes:
+                    result.interrupted = True
+                    break
+        except APIError as exc:
+            result.error = _failure(exc, len(errors))
+        finally:
+            await stream.aclose()
+        result.audio, result.words = bytes(audio), words
+        result.seconds = time.monotonic() - started
+        return result
+
+    async def stt_stream(
+        self,
+        emu: Emulator,
+        segments: list[bytes],
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        reconnect_between: bool = False,
+    ) -> STTResult:
+        result = STTResult([], [], [])
+        async with utils.http_context.open():
+            engine = STT(api_key=api_key, base_url=base_url or emu.base_url, vad_events=False)
+            stream = engine.stream(conn_options=APIConnectOptions(max_retry=0, timeout=5.0))
+            try:
+                for n, pcm in enumerate(segments):
+                    for frame in _frames(pcm):
+                        stream.push_frame(frame)
+                    stream.flush()
+                    if n < len(segments) - 1:
+                        await self._until_final(stream, result, len(result.finals) + 1)
+                        if reconnect_between:
+                            engine.update_options(keywords=[("conformance", 1.0)])
+                stream.end_input()
+                await self._until_final(stream, result, None)
+            except APIError as exc:
+                result.error = _failure(exc, 1)
+            finally:
+                result.connections = stream.connections
+                await stream.aclose()
+        return result
+
+    @staticmethod
+    async def _until_final(stream: Any, result: STTResult, count: int | None) -> None:
+        async for ev in stream:
+            if ev.type is stt.SpeechEventType.INTERIM_TRANSCRIPT:
+                result.interims.append(ev.alternatives[0].text)
+            elif ev.type is stt.SpeechEventType.FINAL_TRANSCRIPT:
+                alt = ev.alternatives[0]
+                if alt.text:
+                    result.finals.append(alt.text)
+                    result.words += [(str(w), w.start_time, w.end_time) for w in alt.words or []]
+                if count is not None and len(result.finals) >= count:
+                    return
+
+
+def _frames(pcm: bytes, ms: int = 100) -> list[rtc.AudioFrame]:
+    step = RATE * ms // 1000 * 2
+    return [
+        rtc.AudioFrame(
+            data=pcm[i : i + step],
+            sample_rate=RATE,
+            num_channels=1,
+            samples_per_channel=len(pcm[i : i + step]) // 2,
+        )
+        for i in range(0, len(pcm), step)
+    ]

@@ -1,0 +1,308 @@
+"""Pipecat: a real running pipeline ``[recorder, service, recorder]``.
+
+A turn is what an LLM produces (``LLMFullResponseStart``, text tokens, ``...End``);
+barge-in is an ``InterruptionFrame``. Errors are ``ErrorFrame``s travelling upstream.
+Pipecat services do not retry a request themselves (the pipeline carries on and the next
+turn reconnects), so ``attempts`` is what ``server_attempts`` counts during the turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pipecat.frames.frames import (
+    EndFrame,
+    ErrorFrame,
+    Frame,
+    InputAudioRawFrame,
+    InterimTranscriptionFrame,
+    InterruptionFrame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    LLMTextFrame,
+    StartFrame,
+    STTUpdateSettingsFrame,
+    TranscriptionFrame,
+    TTSAudioRawFrame,
+    TTSStoppedFrame,
+    TTSTextFrame,
+    TTSUpdateSettingsFrame,
+    UserStoppedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.transcriptions.language import Language
+from pipecat.workers.runner import WorkerRunner
+
+from smallest_core import SmallestError
+from smallest_emulator import Emulator
+from smallest_pipecat import SmallestSTTService, SmallestTTSService
+
+from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult, server_attempts
+
+RATE = 16000
+_SETTING_NAMES = {"voice_id": "voice", "speed": "speed", "language": "language"}
+
+
+class _Recorder(FrameProcessor):
+    def __init__(self, direction: FrameDirection) -> None:
+        super().__init__(enable_direct_mode=True)
+        self._direction = direction
+        self.frames: list[Frame] = []
+        self.changed = asyncio.Event()
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if direction == self._direction and not isinstance(frame, StartFrame):
+            self.frames.append(frame)
+            self.changed.set()
+        await self.push_frame(frame, direction)
+
+    def of(self, kind: type[Any]) -> list[Any]:
+        return [f for f in self.frames if isinstance(f, kind)]
+
+
+class _Pipeline:
+    """``async with _Pipeline(service)``: a running pipeline with recorders on both ends."""
+
+    def __init__(self, service: FrameProcessor) -> None:
+        self.up = _Recorder(FrameDirection.UPSTREAM)
+        self.down = _Recorder(FrameDirection.DOWNSTREAM)
+        self.worker = PipelineWorker(
+            Pipeline([self.up, service, self.down]),
+            cancel_on_idle_timeout=False,
+            params=PipelineParams(audio_out_sample_rate=24000, audio_in_sample_rate=RATE),
+        )
+        self._started = asyncio.Event()
+        self._run: asyncio.Task[None] | None = None
+        self.known: set[str] = set()
+        """Context ids of turns already read."""
+
+        async def started(worker: Any, frame: Any) -> None:
+            self._started.set()
+
+        self.worker.add_event_handler("on_pipeline_started", started)
+
+    async def __aenter__(self) -> _Pipeline:
+        runner = WorkerRunner(handle_sigint=False)
+        await runner.add_workers(self.worker)
+        self._run = asyncio.ensure_future(runner.run())
+        await asyncio.wait_for(self._started.wait(), 10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._run is not None and not self._run.done():
+            await self.worker.cancel()
+            await asyncio.wait_for(self._run, 10)
+
+    async def send(self, *frames: Frame) -> None:
+        for frame in frames:
+            await self.worker.queue_frame(frame)
+
+    async def end(self, within: float = 30) -> None:
+        await self.worker.queue_frame(EndFrame())
+        assert self._run is not None
+        await asyncio.wait_for(asyncio.shield(self._run), within)
+
+    async def wait_for(self, predicate: Callable[[], bool], within: float) -> bool:
+        """Wait on recorder events until ``predicate()``; False when ``within`` ran out."""
+        try:
+            async with asyncio.timeout(within):
+                while not predicate():
+                    self.down.changed.clear()
+                    self.up.changed.clear()
+                    waiters = [
+                        asyncio.ensure_future(self.down.changed.wait()),
+                        asyncio.ensure_future(self.up.changed.wait()),
+                    ]
+                    try:
+                        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        for w in waiters:
+                            w.cancel()
+                        await asyncio.gather(*waiters, return_exceptions=True)
+        except TimeoutError:
+            return False
+        return True
+
+
+def _failure(frame: ErrorFrame, attempts: int) -> Failure:
+    exc = frame.exception
+    if isinstance(exc, SmallestError):
+        return Failure("ErrorFrame", frame.error, exc.retryable, attempts, exc.status_code)
+    return Failure("ErrorFrame", frame.error, None, attempts)
+
+
+class PipecatDriver(Driver):
+    name = "pipecat"
+    caps = Caps(
+        word_times=True,
+        retries_in_framework=False,
+        stt_reconnect="STTUpdateSettingsFrame after the user stopped speaking",
+    )
+
+    def build_tts(
+        self, *, api_key: str | None, base_url: str | None, **options: Any
+    ) -> SmallestTTSService:
+        settings = {
+            _SETTING_NAMES.get(k, k): options.pop(k)
+            for k in list(options)
+            if k in ("voice_id", "speed", "language", "model")
+        }
+        return SmallestTTSService(
+            api_key=api_key,
+            base_url=base_url,
+            settings=SmallestTTSService.Settings(**settings),
+            **options,
+        )
+
+    def build_stt(
+        self, *, api_key: str | None, base_url: str | None, **options: Any
+    ) -> SmallestSTTService:
+        settings = {k: options.pop(k) for k in list(options) if k in ("language", "model")}
+        return SmallestSTTService(
+            api_key=api_key,
+            base_url=base_url,
+            settings=SmallestSTTService.Settings(**settings),
+            **options,
+        )
+
+    async def aclose(self, plugin: Any) -> None:
+        """Pipecat services are closed by their pipeline; one that never ran holds nothing."""
+
+    async def tts_turns(
+        self,
+        emu: Emulator,
+        turns: list[Turn],
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        word_timestamps: bool = False,
+        timeout_s: float = 5.0,
+        max_retry: int = 1,
+        server_idle_timeout: bool = False,
+        between: Callable[[int, TurnResult], Awaitable[None]] | None = None,
+    ) -> list[TurnResult]:
+        service = SmallestTTSService(
+            api_key=api_key,
+            base_url=base_url or emu.base_url,
+            word_timestamps=word_timestamps,
+            idle_timeout_s=None if server_idle_timeout else 300,
+            response_timeout_s=timeout_s,
+            settings=SmallestTTSService.Settings(voice=self.voice, language=Language.EN),
+        )
+        results: list[TurnResult] = []
+        async with _Pipeline(service) as p:
+            for i, t in enumerate(turns):
+                results.append(await self._turn(emu, p, t, timeout_s))
+                if between is not None:
+                    await between(i, results[-1])
+            await p.end()
+        return results
+
+    async def _turn(self, emu: Emulator, p: _Pipeline, t: Turn, timeout_s: float) -> TurnResult:
+        started = time.monotonic()
+        if t.options:
+            delta = {_SETTING_NAMES[k]: v for k, v in t.options.items()}
+            await p.send(TTSUpdateSettingsFrame(delta=SmallestTTSService.Settings(**delta)))
+        # Frames of earlier turns were read already: drop them (long runs stay linear).
+        p.known |= {f.context_id for f in p.down.of(TTSAudioRawFrame)}
+        p.down.frames.clear()
+        p.up.frames.clear()
+        known = set(p.known)
+        stops, errors = 0, 0
+        upgrades = server_attempts(emu)
+        first = 0
+        await p.send(LLMFullResponseStartFrame(), *[LLMTextFrame(x) for x in t.tokens])
+        await p.send(LLMFullResponseEndFrame())
+
+        def mine() -> list[Any]:
+            return [f for f in p.down.frames[first:] if getattr(f, "context_id", None) not in known]
+
+        def audio() -> bytes:
+            return b"".join(f.audio for f in mine() if isinstance(f, TTSAudioRawFrame))
+
+        silent = not t.text.strip()  # Pipecat speaks nothing: the turn ends with the LLM's
+
+        def ended() -> bool:
+            if silent and any(
+                isinstance(f, LLMFullResponseEndFrame) for f in p.down.frames[first:]
+            ):
+                return True
+            return len(p.down.of(TTSStoppedFrame)) > stops or len(p.up.of(ErrorFrame)) > errors
+
+        result = TurnResult(b"")
+        limit = timeout_s * 3
+        if t.barge_in_after_bytes is not None:
+            n = t.barge_in_after_bytes
+            await p.wait_for(lambda: ended() or len(audio()) >= n, limit)
+            if not ended():
+                result.interrupted = True
+                seen = len(p.down.of(InterruptionFrame))
+                await p.send(InterruptionFrame())
+                await p.wait_for(lambda: len(p.down.of(InterruptionFrame)) > seen, limit)
+        else:
+            await p.wait_for(ended, limit)
+            if len(p.up.of(ErrorFrame)) > errors:  # its stop frame follows the error
+                await p.wait_for(lambda: len(p.down.of(TTSStoppedFrame)) > stops, 1.0)
+        result.audio = audio()
+        words = [f for f in mine() if isinstance(f, TTSTextFrame) and f.pts is not None]
+        if words:  # the first word of a synthesis starts its audio (sample 0)
+            base = words[0].pts
+            result.words = [(w.text, (w.pts - base) / 1e9, None) for w in words]
+        new_errors = p.up.of(ErrorFrame)[errors:]
+        if new_errors:
+            result.error = _failure(new_errors[0], server_attempts(emu) - upgrades)
+        elif not result.interrupted and not ended():
+            result.error = Failure("NoOutcome", f"no stop or error in {limit:g}s", None, 0)
+        result.seconds = time.monotonic() - started
+        return result
+
+    async def stt_stream(
+        self,
+        emu: Emulator,
+        segments: list[bytes],
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        reconnect_between: bool = False,
+    ) -> STTResult:
+        service = SmallestSTTService(
+            api_key=api_key,
+            base_url=base_url or emu.base_url,
+            settings=SmallestSTTService.Settings(language=Language.EN),
+        )
+        result = STTResult([], [], [])
+        async with _Pipeline(service) as p:
+            for n, pcm in enumerate(segments):
+                await p.send(VADUserStartedSpeakingFrame(), *_frames(pcm))
+                last = n == len(segments) - 1
+                if reconnect_between and not last:  # deferred until the user stops speaking
+                    delta = SmallestSTTService.Settings(diarize=True)
+                    await p.send(STTUpdateSettingsFrame(delta=delta))
+                await p.send(VADUserStoppedSpeakingFrame(), UserStoppedSpeakingFrame())
+                if not last:
+                    await p.wait_for(lambda n=n: len(p.down.of(TranscriptionFrame)) > n, 10)
+                    if reconnect_between:
+                        await p.wait_for(lambda: service.connections_opened > 1, 3)
+            await p.end()
+        for f in p.down.of(TranscriptionFrame):
+            result.finals.append(f.text)
+            result.words += [(w.text, w.start, w.end) for w in f.result.words]
+        result.interims = [f.text for f in p.down.of(InterimTranscriptionFrame)]
+        errors = p.up.of(ErrorFrame)
+        if errors:
+            result.error = _failure(errors[0], 1)
+        result.connections = service.connections_opened
+        return result
+
+
+def _frames(pcm: bytes, ms: int = 20) -> list[InputAudioRawFrame]:
+    step = RATE * 2 * ms // 1000
+    return [InputAudioRawFrame(pcm[i : i + step], RATE, 1) for i in range(0, len(pcm), step)]

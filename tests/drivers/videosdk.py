@@ -1,0 +1,213 @@
+"""VideoSDK agents: ``synthesize(tokens)`` onto a fake 24 kHz track, ``interrupt()`` to barge in.
+
+The pipeline sets ``tts.loop`` and ``tts.audio_track``; a turn's text is an async stream of
+tokens ended by a ``FlushMarker``. Errors are emitted as ``"error"`` and raised as
+``SmallestError``. The plugin replays a context that failed before any audio once, on its
+own; ``attempts`` is what ``server_attempts`` counts during the turn.
+VideoSDK's ``word_spoken`` event carries no times: it fires when playback reaches the word,
+so a word's time is when its event fired, measured from the first audio pushed to the track.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from videosdk.agents import FlushMarker, SpeechEventType, STTResponse, audio_format
+
+from smallest_core import SmallestError
+from smallest_emulator import Emulator
+from smallest_videosdk import SmallestAISTT, SmallestAITTS
+
+from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult, server_attempts
+
+RATE = 16000
+
+
+class _Track:
+    """VideoSDK's agent track, as the pipeline uses it: async add_new_bytes, sync interrupt."""
+
+    sample_rate = 24000
+
+    def __init__(self) -> None:
+        self.audio = bytearray()
+        self.interrupts = 0
+        self.grew = asyncio.Event()
+        self.first_at: float | None = None
+
+    async def add_new_bytes(self, audio_data: bytes) -> None:
+        if self.first_at is None:
+            self.first_at = time.monotonic()
+        self.audio += audio_data
+        self.grew.set()
+
+    def interrupt(self) -> None:
+        self.interrupts += 1
+
+
+async def _tokens(tokens: tuple[str, ...]) -> AsyncIterator[str | FlushMarker]:
+    for token in tokens:
+        yield token
+    yield FlushMarker()
+
+
+class VideoSDKDriver(Driver):
+    name = "videosdk"
+    caps = Caps(
+        word_times=False,
+        retries_in_framework=False,
+        stt_reconnect="",
+    )
+
+    def build_tts(
+        self, *, api_key: str | None, base_url: str | None, **options: Any
+    ) -> SmallestAITTS:
+        return SmallestAITTS(api_key=api_key, base_url=base_url, **options)
+
+    def build_stt(
+        self, *, api_key: str | None, base_url: str | None, **options: Any
+    ) -> SmallestAISTT:
+        return SmallestAISTT(api_key=api_key, base_url=base_url, **options)
+
+    async def tts_turns(
+        self,
+        emu: Emulator,
+        turns: list[Turn],
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        word_timestamps: bool = False,
+        timeout_s: float = 5.0,
+        max_retry: int = 1,
+        server_idle_timeout: bool = False,
+        between: Callable[[int, TurnResult], Awaitable[None]] | None = None,
+    ) -> list[TurnResult]:
+        results: list[TurnResult] = []
+        options: dict[str, Any] = {"voice_id": self.voice}
+        track = _Track()
+        tts = SmallestAITTS(
+            api_key=api_key,
+            base_url=base_url or emu.base_url,
+            voice_id=self.voice,
+            word_timestamps=word_timestamps,
+            timeout=timeout_s,
+            idle_timeout_s=None if server_idle_timeout else 300,
+        )
+        tts.loop = asyncio.get_running_loop()
+        tts.audio_track = track
+        words: list[tuple[str, float]] = []
+        tts.on("word_spoken", lambda payload: words.append((payload["word"], time.monotonic())))
+        errors: list[str] = []
+        tts.on("error", errors.append)
+        try:
+            for i, t in enumerate(turns):
+                options.update(t.options)  # VideoSDK changes the voice per call only
+                words.clear()
+                track.first_at = None
+                results.append(await self._turn(emu, tts, track, t, options, timeout_s))
+                if word_timestamps and not results[-1].error and not results[-1].interrupted:
+                    # word_spoken fires when playback reaches the word: wait for the last one
+                    async with asyncio.timeout(timeout_s * 3):
+                        while len(words) < len(t.text.split()):  # noqa: ASYNC110
+                            await asyncio.sleep(0.01)
+                start = track.first_at or 0.0
+                results[-1].words = [(w, at - start, None) for w, at in words]
+                if between is not None:
+                    await between(i, results[-1])
+        finally:
+            await tts.aclose()
+        return results
+
+    async def _turn(
+        self,
+        emu: Emulator,
+        tts: SmallestAITTS,
+        track: _Track,
+        t: Turn,
+        options: dict[str, Any],
+        timeout_s: float,
+    ) -> TurnResult:
+        started = time.monotonic()
+        upgrades = server_attempts(emu, 2)
+        track.audio.clear()  # earlier turns were read already
+        before = 0
+        result = TurnResult(b"")
+        task = asyncio.create_task(tts.synthesize(_tokens(t.tokens), voice_id=options["voice_id"]))
+        try:
+            if t.barge_in_after_bytes is not None:
+                n = t.barge_in_after_bytes
+                async with asyncio.timeout(timeout_s * 3):
+                    while not task.done() and len(track.audio) - before < n:
+                        track.grew.clear()
+                        grew = asyncio.ensure_future(track.grew.wait())
+                        await asyncio.wait({grew, task}, return_when=asyncio.FIRST_COMPLETED)
+                        grew.cancel()
+                if not task.done():
+                    result.interrupted = True
+                    await tts.interrupt()
+            async with asyncio.timeout(timeout_s * 3):
+                await asyncio.shield(task)
+        except SmallestError as exc:
+            result.error = Failure(
+                "SmallestError",
+                exc.message,
+                exc.retryable,
+                server_attempts(emu, 2) - upgrades,
+                exc.status_code,
+            )
+        except TimeoutError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            result.error = Failure("NoOutcome", "synthesize() did not return", None, 0)
+        result.audio = bytes(track.audio[before:])
+        result.seconds = time.monotonic() - started
+        return result
+
+    async def stt_stream(
+        self,
+        emu: Emulator,
+        segments: list[bytes],
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        reconnect_between: bool = False,
+    ) -> STTResult:
+        audio_format.reset()
+        audio_format.publish(RATE, 1)
+        stt = SmallestAISTT(api_key=api_key, base_url=base_url or emu.base_url)
+        result = STTResult([], [], [])
+        got = asyncio.Event()
+        errors: list[str] = []
+        stt.on("error", errors.append)
+
+        async def on_transcript(response: STTResponse) -> None:
+            if response.event_type is SpeechEventType.INTERIM:
+                result.interims.append(response.data.text)
+            elif response.event_type is SpeechEventType.FINAL and response.data.text:
+                result.finals.append(response.data.text)
+                meta = response.metadata or {}
+                for w in meta.get("words", []):
+                    result.words.append((w["word"], w["start"], w["end"]))
+                got.set()
+
+        stt.on_stt_transcript(on_transcript)
+        try:
+            for n, pcm in enumerate(segments):
+                step = RATE // 50 * 2
+                for i in range(0, len(pcm), step):
+                    await stt.process_audio(pcm[i : i + step])
+                await stt.flush()
+                if n < len(segments) - 1:
+                    async with asyncio.timeout(10):
+                        while len(result.finals) <= n:
+                            got.clear()
+                            await got.wait()
+        finally:
+            await stt.aclose()
+            audio_format.reset()
+        if errors:
+            result.error = Failure("error event", errors[0], None, 1)
+        result.connections = len(emu.stt_log)
+        return result
