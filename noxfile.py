@@ -139,7 +139,8 @@ def soak(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Ours vs the official plugins on the same emulator; writes BENCHMARKS.md."""
     session.install(*CORE, *EMULATOR, *_all_adapters(), "-r", "benchmarks/requirements.txt")
-    session.run("python", "benchmarks/run.py", *session.posargs)
+    args = session.posargs or ["--json", "benchmarks/results.json"]
+    session.run("python", "benchmarks/run.py", *args)
 
 
 @nox.session(python="3.11")

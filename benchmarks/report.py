@@ -43,7 +43,13 @@ METRICS = [
     Metric("2. dead air, 3-sentence reply", "tts", "dead_air", "ms", "0 ms", lambda v: v == 0),
     Metric("3. back-to-back gap", "tts", "back_to_back", "ms", "≤ 50 ms", lambda v: v <= 0.05),
     Metric(
-        "4. word error, 5th sentence", "tts", "word_error", "ms", "≤ 10 ms", lambda v: v <= 0.010
+        "4. word error, 5th sentence",
+        "tts",
+        "word_error",
+        "ms",
+        "≤ 10 ms",
+        lambda v: v <= 0.010,
+        NOISE_S,
     ),
     Metric("5a. barge-in stale bytes", "tts", "barge_in.stale_bytes", "B", "0", lambda v: v == 0),
     Metric("5b. barge-in reconnects", "tts", "barge_in.reconnects", "n", "0", lambda v: v == 0),
