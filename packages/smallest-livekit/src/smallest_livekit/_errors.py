@@ -11,6 +11,7 @@ from smallest_core import ErrorKind, SmallestError
 from smallest_core.errors import error_from_http
 
 from ._common import Connection
+from .log import logger
 
 
 def to_api_error(error: SmallestError, *, request_id: str | None = None) -> APIError:
@@ -53,6 +54,6 @@ async def refused_upgrade(conn: Connection, url: str, status: int) -> APIError:
         ) as resp:
             if resp.status >= 400:
                 return await http_error(resp)
-    except (TimeoutError, aiohttp.ClientError, OSError):
-        pass
+    except (TimeoutError, aiohttp.ClientError, OSError) as read_error:
+        logger.debug("could not re-read the refusal body: %s", type(read_error).__name__)
     return to_api_error(error_from_http(status, None))

@@ -76,8 +76,8 @@ async def refused_upgrade(
         ) as resp:
             if resp.status >= 400:
                 return error_from_http(resp.status, await resp.read(), dict(resp.headers))
-    except (TimeoutError, aiohttp.ClientError, OSError):
-        pass
+    except (TimeoutError, aiohttp.ClientError, OSError) as read_error:
+        logger.debug("could not re-read the refusal body: %s", type(read_error).__name__)
     refused = f"the server refused the {what} WebSocket with HTTP {exc.status}"
     return error_from_http(exc.status, refused, dict(exc.headers or {}))
 
