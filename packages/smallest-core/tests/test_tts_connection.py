@@ -478,3 +478,91 @@ def test_any_sequence_yields_events_and_no_audio_after_resolution(actions):
             break
     stats = [conn.context_stats(c) for c in ("a", "b")]
     assert delivered == sum(s.audio_bytes for s in stats if s)
+
+
+def _odd_chunk(body: str, rid, ctx) -> str:
+    msg = {"status": "chunk", "data": {"audio": body}, "request_id": rid, "context_id": ctx}
+    return json.dumps({k: v for k, v in msg.items() if v != "omit"})
+
+
+shortcut_frames = st.one_of(
+    frame_strategy,
+    st.builds(  # ordinary audio (even length): what the shortcut is for
+        chunk,
+        st.integers(1, 3).flatmap(lambda n: st.binary(min_size=2 * n, max_size=2 * n)),
+        st.sampled_from(["r1", "r2", ""]),
+        st.sampled_from(["a", "a", "b", "zz"]),
+    ),
+    st.builds(
+        _odd_chunk,
+        st.sampled_from(["QUJD", "QUI=", "", "!!", "QUJDRA==", "QU JD"]),
+        st.sampled_from(["r1", "", None, 7, "omit"]),
+        st.sampled_from(["a", "b", "", None, 5, "omit"]),
+    ),
+    st.sampled_from(
+        [
+            '{"status":"chunk","data":{"audio":"QUJD","context_id":"b"},"request_id":"r1"}',
+            '{"status":"chunk","audio":"QUJD","context_id":"a"}',
+            '{"status":"chunk","data":[],"context_id":"a"}',
+        ]
+    ),
+)
+
+
+def _outcome(events):
+    out = []
+    for e in events:
+        error = getattr(e, "error", None)
+        fields = {k: getattr(e, k) for k in getattr(e, "__slots__", ()) if k != "error"}
+        out.append((type(e).__name__, fields, None if error is None else str(error)))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.tuples(st.just("frame"), shortcut_frames), action),
+        max_size=40,
+    ),
+    st.sampled_from(["pcm", "ulaw"]),
+)
+def test_the_audio_shortcut_changes_nothing_but_speed(actions, fmt):
+    conns = []
+    for fast in (True, False):
+        conn = TTSConnection(OPTS.with_changes(output_format=fmt), end_grace_s=0.5)
+        conn._fast_path = fast
+        for ctx in ("a", "b"):
+            conn.start_context(ctx)
+            conn.push_text(ctx, f"{ctx} One. Two")
+        conns.append(conn)
+    now = 0.0
+    for kind, arg in actions:
+        now += 0.1
+        outcomes = []
+        for conn in conns:
+            if kind == "frame":
+                events = conn.receive(arg, now)
+            elif kind == "cancel":
+                events = conn.cancel(arg)
+            elif kind == "end":
+                events = conn.end_input(arg)
+            elif kind == "poll":
+                events = conn.poll(now + arg)
+            else:
+                events = conn.connection_lost(1006, "x")
+            outcomes.append((_outcome(events), conn.data_to_send(), conn.echoes_ids))
+        assert outcomes[0] == outcomes[1]
+    fast, slow = conns
+    assert fast.stats == slow.stats
+    for ctx in ("a", "b"):
+        assert fast.context_stats(ctx) == slow.context_stats(ctx)
+
+
+def test_ordinary_audio_takes_the_shortcut():
+    conn = TTSConnection(OPTS)
+    conn.start_context("a")
+    conn.push_text("a", "Hello")
+    conn.receive(chunk(b"\x01\x02", ctx="a"), 0.0)
+    conn._apply = None  # the general path would fail loudly from here on
+    events = conn.receive(chunk(b"\x03\x04", ctx="a"), 0.0)
+    assert events == [AudioReceived("a", b"\x03\x04", 1)]

@@ -27,10 +27,12 @@ order-based routing can never mix two contexts.
 
 from __future__ import annotations
 
+import binascii
+from binascii import a2b_base64
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from smallest_core import tts_messages
 from smallest_core.audio import alaw_decode, ulaw_decode
@@ -45,7 +47,8 @@ from smallest_core.tts_frames import (
     TtsFrame,
     UnknownFrame,
     WordFrame,
-    parse_tts_frame,
+    decode_json_frame,
+    frame_from_message,
 )
 
 EndRule = Literal["auto", "complete", "grace"]
@@ -182,6 +185,9 @@ class _Context:
 class TTSConnection:
     """Protocol state for one TTS WebSocket (continuations or legacy mode)."""
 
+    _fast_path = True
+    """Whether :meth:`receive` takes the shortcut for ordinary audio (tests compare both)."""
+
     def __init__(
         self,
         options: TTSOptions,
@@ -307,7 +313,12 @@ class TTSConnection:
             self.stats.ignored_frames += 1
             return [FrameIgnored(f"unexpected binary frame of {len(data)} bytes")]
         try:
-            frame = parse_tts_frame(data)
+            msg = decode_json_frame(data)
+            if msg.get("status") == "chunk" and self._last_routed is not None:
+                events = self._fast_audio(msg, self._last_routed)
+                if events is not None:
+                    return events
+            frame = frame_from_message(msg)
         except ProtocolError as exc:
             return self._fail_oldest(exc)
         if isinstance(frame, UnknownFrame):
@@ -323,6 +334,46 @@ class TTSConnection:
             self.stats.dropped_frames += 1
             return []
         return self._apply(ctx, frame, now)
+
+    def _fast_audio(self, msg: dict[str, Any], ctx: _Context) -> list[TTSEvent] | None:
+        """PCM for the context the previous frame went to: nearly every frame on a socket.
+
+        Gives exactly what :meth:`_route` and :meth:`_apply` would, without building the
+        intermediate frame objects; ``None`` leaves anything less ordinary to them.
+        """
+        payload = msg.get("data")
+        if type(payload) is not dict or not self._fast_path:
+            return None
+        audio = payload.get("audio")
+        request_id = msg.get("request_id")
+        if (
+            type(audio) is not str
+            or msg.get("context_id") != ctx.id
+            or not (request_id is None or type(request_id) is str)
+            or ctx.carry
+            or ctx.state in _RESOLVED
+            or ctx.options.output_format != "pcm"
+        ):
+            return None
+        try:
+            pcm = a2b_base64(audio, strict_mode=True)
+        except (binascii.Error, ValueError):
+            return None  # the general path reports it
+        size = len(pcm)
+        if not size or size % 2:
+            return None
+        request_id = request_id or None
+        self.echoes_ids = True
+        if request_id is not None and request_id not in ctx.request_ids:
+            self._rid_owner[request_id] = ctx.id
+            ctx.request_ids.add(request_id)
+        ctx.grace_deadline = None
+        ctx.stats.chunks += 1
+        ctx.stats.audio_bytes += size
+        timeline = ctx.timeline
+        offset = timeline.samples
+        timeline.add_audio(request_id, size // 2)
+        return [AudioReceived(ctx.id, pcm, offset)]
 
     def poll(self, now: float) -> list[TTSEvent]:
         """Apply time-based decisions due at ``now`` (call at :meth:`next_deadline`)."""

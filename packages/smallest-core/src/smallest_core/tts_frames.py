@@ -140,6 +140,8 @@ def _fast_chunk(msg: dict[str, Any]) -> ChunkFrame | None:
     for value in (request_id, context_id, external):
         if value is not None and type(value) is not str:
             return None
+    if context_id is None and "context_id" in payload:
+        return None  # echoed inside ``data``: the general path reads it there
     ids = FrameIds(request_id or None, context_id or None, external or None)
     try:
         return ChunkFrame(ids, _b64(audio))
@@ -152,7 +154,11 @@ def parse_tts_frame(data: str) -> TtsFrame:
 
     Binary frames are not part of the protocol; callers treat them as unknown frames.
     """
-    msg = decode_json_frame(data)
+    return frame_from_message(decode_json_frame(data))
+
+
+def frame_from_message(msg: dict[str, Any]) -> TtsFrame:
+    """Type one decoded server frame (:func:`parse_tts_frame` after the JSON)."""
     status = msg.get("status")
     if status == "chunk" and (fast := _fast_chunk(msg)) is not None:
         return fast
