@@ -551,6 +551,8 @@ def test_the_audio_shortcut_changes_nothing_but_speed(actions, fmt):
             else:
                 events = conn.connection_lost(1006, "x")
             outcomes.append((_outcome(events), conn.data_to_send(), conn.echoes_ids))
+            graced = [c.grace_deadline for c in conn._contexts.values() if c.grace_deadline]
+            assert conn.next_deadline() == (min(graced) if graced else None)
         assert outcomes[0] == outcomes[1]
     fast, slow = conns
     assert fast.stats == slow.stats

@@ -217,6 +217,8 @@ class TTSConnection:
         self._last_routed: _Context | None = None
         """The context of the previous frame: it has already superseded earlier ones."""
         self._rid_owner: dict[str, str] = {}
+        self._graced: dict[str, float] = {}
+        """Contexts with a grace deadline, and when (``next_deadline`` without a scan)."""
         self._outgoing: list[str] = []
 
     # -------------------------------------------------------------- outgoing side
@@ -296,7 +298,7 @@ class TTSConnection:
         was_sent = ctx.sent_any
         ctx.state = ContextState.CANCELLED
         ctx.held.clear()
-        ctx.grace_deadline = None
+        self._set_grace(ctx, None)
         if was_sent and not self.closed:
             if self.protocol == "legacy":
                 self.reusable = False
@@ -367,7 +369,8 @@ class TTSConnection:
         if request_id is not None and request_id not in ctx.request_ids:
             self._rid_owner[request_id] = ctx.id
             ctx.request_ids.add(request_id)
-        ctx.grace_deadline = None
+        if ctx.grace_deadline is not None:
+            self._set_grace(ctx, None)
         ctx.stats.chunks += 1
         ctx.stats.audio_bytes += size
         timeline = ctx.timeline
@@ -388,8 +391,16 @@ class TTSConnection:
 
     def next_deadline(self) -> float | None:
         """The earliest ``now`` at which :meth:`poll` has something to decide."""
-        deadlines = [c.grace_deadline for c in self._contexts.values() if c.grace_deadline]
-        return min(deadlines) if deadlines else None
+        if not self._graced:  # the usual case, checked once per frame
+            return None
+        return min(self._graced.values())
+
+    def _set_grace(self, ctx: _Context, deadline: float | None) -> None:
+        ctx.grace_deadline = deadline
+        if deadline is None:
+            self._graced.pop(ctx.id, None)
+        else:
+            self._graced[ctx.id] = deadline
 
     def connection_lost(self, code: int | None = None, reason: str = "") -> list[TTSEvent]:
         """The socket closed. Contexts whose audio is complete end; the others fail."""
@@ -551,10 +562,10 @@ class TTSConnection:
         events = self._end_superseded(ctx) if ctx is not self._last_routed else []
         self._last_routed = ctx
         if isinstance(frame, ChunkFrame):
-            ctx.grace_deadline = None
+            self._set_grace(ctx, None)
             return events + self._on_audio(ctx, frame)
         if isinstance(frame, WordFrame):
-            ctx.grace_deadline = None
+            self._set_grace(ctx, None)
             ctx.stats.words += 1
             word = ctx.timeline.add_word(frame.ids.request_id, frame.word, frame.start, frame.end)
             if ctx.surface_words:
@@ -624,7 +635,7 @@ class TTSConnection:
             events = self._end(ctx, "complete")
             events.extend(self._release_held())
             return events
-        ctx.grace_deadline = now + self.end_grace_s
+        self._set_grace(ctx, now + self.end_grace_s)
         return []
 
     def _complete_is_terminal(self, ctx: _Context) -> bool:
@@ -636,13 +647,13 @@ class TTSConnection:
 
     def _end(self, ctx: _Context, reason: str) -> list[TTSEvent]:
         ctx.state = ContextState.ENDED
-        ctx.grace_deadline = None
+        self._set_grace(ctx, None)
         self._prune()
         return [ContextEnded(ctx.id, reason, ctx.timeline.samples)]
 
     def _fail(self, ctx: _Context, error: SmallestError) -> list[TTSEvent]:
         ctx.state = ContextState.FAILED
-        ctx.grace_deadline = None
+        self._set_grace(ctx, None)
         ctx.held.clear()
         self._prune()
         return [ContextFailed(ctx.id, error, ctx.timeline.samples > 0, ctx.timeline.text)]
