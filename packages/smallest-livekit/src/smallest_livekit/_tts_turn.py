@@ -57,14 +57,33 @@ class _Turn:
         self._now = asyncio.get_running_loop().time
         self.last_event_at = self._now()
         """Loop time when the server last sent anything for this turn (receive timeout)."""
+        self._event_loop = asyncio.get_running_loop()
+        self._pending: list[bytes] = []
+
+    def push_pending(self) -> None:
+        """Hand the audio parsed since the last push to the emitter."""
+        if self._pending:
+            audio = b"".join(self._pending) if len(self._pending) > 1 else self._pending[0]
+            self._pending.clear()
+            self.emitter.push(audio)
+            self.audio_pushed = True
 
     def deliver(self, event: TTSEvent) -> None:
-        """Called by the socket's reader for each event of this turn's context."""
+        """Called by the socket's reader for each event of this turn's context.
+
+        Audio is pushed once per batch of frames the reader parsed in one go (a fast server
+        sends dozens per read), not once per frame: the emitter's per-push work then no
+        longer scales with the frame count. The batch goes out as soon as the reader yields,
+        and before any word or end that follows it, so order and timing are unchanged.
+        """
         self.last_event_at = self._now()
         if type(event) is AudioReceived:
-            self.emitter.push(event.audio)
-            self.audio_pushed = True
-        elif type(event) is WordReceived:
+            if not self._pending:
+                self._event_loop.call_soon(self.push_pending)
+            self._pending.append(event.audio)
+            return
+        self.push_pending()
+        if type(event) is WordReceived:
             word = event.word
             self.emitter.push_timed_transcript(
                 TimedString(word.spaced, start_time=word.start, end_time=word.end)
@@ -112,6 +131,7 @@ class _Turn:
                         await sock.send_pending()
             raise
         finally:
+            self._pending.clear()  # only an interrupted or failed turn has any left
             first = sock.first_audio_at.get(ctx)
             if first is not None and self.stream.first_audio_received_at is None:
                 self.stream.first_audio_received_at = first
@@ -151,6 +171,7 @@ class _Turn:
 
     def _handle(self, events: list[Any], sock: TTSSocket, reused: bool) -> bool:
         """Apply events; True once the context has ended."""
+        self.push_pending()
         for event in events:
             if isinstance(event, AudioReceived | WordReceived):
                 self.deliver(event)
