@@ -383,16 +383,40 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         audio: TrackAudio,
         offset: int,
     ) -> int:
-        """Push one segment's audio; returns the turn offset (samples) after it."""
+        """Push one segment's audio; returns the turn offset (samples) after it.
+
+        The audio of every frame already queued goes to the track in one push: a fast
+        server delivers dozens of frames per socket read, and the track's per-push work
+        need not scale with them. Nothing waits for more to arrive.
+        """
+        queue = segment.queue
+        held: Any = None
         while True:
-            try:
-                event = await asyncio.wait_for(segment.queue.get(), self.timeout)
-            except TimeoutError:
-                raise connection_error(f"no audio from the server for {self.timeout:g}s") from None
+            if held is not None:
+                event, held = held, None
+            elif not queue.empty():
+                event = queue.get_nowait()
+            else:
+                try:
+                    async with asyncio.timeout(self.timeout):
+                        event = await queue.get()
+                except TimeoutError:
+                    message = f"no audio from the server for {self.timeout:g}s"
+                    raise connection_error(message) from None
             if event is None or turn.interrupted:
                 raise _Interrupted
-            if isinstance(event, AudioReceived):
-                await self._push(turn, audio.convert(event.audio), len(event.audio) // 2)
+            if type(event) is AudioReceived:
+                pcm = event.audio
+                if not queue.empty():
+                    parts = [pcm]
+                    while not queue.empty():
+                        following = queue.get_nowait()
+                        if type(following) is not AudioReceived:
+                            held = following
+                            break
+                        parts.append(following.audio)
+                    pcm = b"".join(parts)
+                await self._push(turn, audio.convert(pcm), len(pcm) // 2)
             elif isinstance(event, WordReceived):
                 if turn.pacer is not None:
                     start = offset + round(event.word.start * options.sample_rate)
