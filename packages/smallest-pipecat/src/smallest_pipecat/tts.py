@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import copy
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
@@ -83,6 +83,8 @@ class _ServerContext:
     """Text was pushed and no frame has arrived for it since."""
     owed_since: float | None = None
     """When the server started owing this context an answer (``None``: it owes nothing)."""
+    pending: list[bytes] = field(default_factory=list)
+    """Audio parsed but not yet handed to the audio context (see ``_on_audio``)."""
 
 
 class SmallestTTSService(ReportedFailures, WebsocketTTSService):
@@ -184,6 +186,9 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         self._socket_lock = asyncio.Lock()
         self._socket_ready = asyncio.Event()
         self._receive_task: asyncio.Task[None] | None = None
+        self._audio_flush: asyncio.Task[None] | None = None
+        self._audio_lock = asyncio.Lock()
+        self._with_pending: list[_ServerContext] = []
         self.connections_opened = 0
         """Sockets opened so far (reuse is visible here and in the server's logs)."""
 
@@ -223,6 +228,12 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         if self._receive_task is not None:
             await self.cancel_task(self._receive_task)
             self._receive_task = None
+        flush, self._audio_flush = self._audio_flush, None
+        if flush is not None and not flush.done():
+            flush.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flush
+        self._with_pending.clear()
         await self._disconnect_websocket()
         self._contexts.clear()
         self._by_core_id.clear()
@@ -352,6 +363,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         self._refused_contexts.discard(context_id)
         ctx = self._contexts.pop(context_id, None)
         if ctx is not None:
+            ctx.pending.clear()  # the interrupted turn's audio goes nowhere
             self._by_core_id.pop(ctx.core_id, None)
             await self._handle_events(ctx.conn.cancel(ctx.core_id))
             await self._send_pending(ctx.conn)
@@ -527,8 +539,11 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
     async def _handle_events(self, events: list[TTSEvent]) -> None:
         for event in events:
             if type(event) is AudioReceived:  # the hot path: one per audio frame
-                await self._on_audio(event)
+                self._on_audio(event)
                 continue
+            ctx = self._context_for(event.context_id) if hasattr(event, "context_id") else None
+            if ctx is not None and ctx.pending:
+                await self._push_pending(ctx)  # audio before the word, end or error after it
             if isinstance(event, WordReceived):
                 self._answered(event.context_id)
                 await self._on_word(event)
@@ -548,13 +563,36 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         context_id = self._by_core_id.get(core_id)
         return self._contexts.get(context_id) if context_id else None
 
-    async def _on_audio(self, event: AudioReceived) -> None:
+    def _on_audio(self, event: AudioReceived) -> None:
+        """Queue a frame's audio; it reaches the audio context as soon as the reader yields.
+
+        A fast server delivers dozens of frames per socket read: each batch becomes one
+        ``TTSAudioRawFrame`` instead of one per frame, so Pipecat's per-frame work does
+        not scale with the server's chunking. Nothing waits for more audio to arrive.
+        """
         ctx = self._context_for(event.context_id)
         if ctx is None:
             return
         self._restart_clock(ctx)
         audio = ctx.resampler.process(event.audio) if ctx.resampler else event.audio
-        if audio:
+        if not audio:
+            return
+        if not ctx.pending:
+            self._with_pending.append(ctx)
+        ctx.pending.append(audio)
+        if self._audio_flush is None or self._audio_flush.done():
+            self._audio_flush = asyncio.get_running_loop().create_task(self._flush_audio())
+
+    async def _flush_audio(self) -> None:
+        while self._with_pending:
+            await self._push_pending(self._with_pending.pop(0))
+
+    async def _push_pending(self, ctx: _ServerContext) -> None:
+        async with self._audio_lock:  # batches reach the context in the order they were taken
+            if not ctx.pending:
+                return
+            audio = b"".join(ctx.pending) if len(ctx.pending) > 1 else ctx.pending[0]
+            ctx.pending.clear()
             frame = TTSAudioRawFrame(audio, self.sample_rate, 1, context_id=ctx.context_id)
             await self.append_to_audio_context(ctx.context_id, frame)
 
