@@ -139,3 +139,23 @@ async def test_refused_upgrade_carries_the_server_message(emu: Emulator) -> None
     await feed(stt, speech(0.3, 16000), 16000)
     await bounded(stt.aclose())
     assert got.errors and "Service temporarily unavailable" in got.errors[0]
+
+
+async def test_closing_does_not_force_a_process_wide_garbage_collection(emu: Emulator) -> None:
+    import gc
+
+    full_collections: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full_collections.append(1)
+
+    stt = make_stt(emu, overrides={"transcript": "hello"})
+    await feed(stt, speech(0.3, 16000), 16000)
+    gc.callbacks.append(count)
+    try:
+        await bounded(stt.aclose())
+    finally:
+        gc.callbacks.remove(count)
+    assert full_collections == []  # every other session in the process would stall for it
+    assert stt._transcript_callback is None

@@ -181,3 +181,22 @@ async def test_a_socket_lost_between_turns_is_replaced(emu: Emulator) -> None:
         assert bytes(track.audio) == context_audio(emu)
     finally:
         await tts.aclose()
+
+
+async def test_closing_does_not_force_a_process_wide_garbage_collection(emu: Emulator) -> None:
+    import gc
+
+    full_collections: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full_collections.append(1)
+
+    tts, _track = make_tts(emu)
+    await bounded(tts.synthesize("Hello there."))
+    gc.callbacks.append(count)
+    try:
+        await bounded(tts.aclose())
+    finally:
+        gc.callbacks.remove(count)
+    assert full_collections == []  # every other session in the process would stall for it

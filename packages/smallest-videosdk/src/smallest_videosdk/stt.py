@@ -170,7 +170,10 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         if self._session is not None and self._owns_session:
             await self._session.close()
             self._session = None
-        await super().aclose()
+        # The base class's aclose() only drops this callback and then forces a full
+        # gc.collect(), which stalls every other session in the process (tens of ms on
+        # an agent's heap, per close): do the former only.
+        self._transcript_callback = None
 
     # ------------------------------------------------------------------ connection
     async def _connected(self) -> aiohttp.ClientWebSocketResponse | None:

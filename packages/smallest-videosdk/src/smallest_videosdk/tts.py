@@ -258,7 +258,10 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         if self._session is not None and self._owns_session:
             await self._session.close()
             self._session = None
-        await super().aclose()
+        # The base class's aclose() only drops this callback and then forces a full
+        # gc.collect(), which stalls every other session in the process (tens of ms on
+        # an agent's heap, per close): do the former only.
+        self._first_audio_callback = None
 
     async def list_voices(self) -> list[Voice]:
         """The voices available to the configured model."""
