@@ -202,3 +202,23 @@ async def test_frames_match_fixture_keys(http: aiohttp.ClientSession) -> None:
     assert set(interim) == set(fx["interim"])
     assert set(final) == set(fx["final-from-finalize"]) | {"languages"}
     assert set(final["words"][0]) == set(fx["final-with-words-speaker-language"]["words"][0])
+
+
+async def test_traced_sessions_report_when_each_final_was_sent(http: aiohttp.ClientSession) -> None:
+    import time
+
+    async with Emulator(fast_config(transcript=("hello world",))) as emu:
+        url = emu.ws_url + "/waves/v1/stt/live?model=pulse&language=en"
+        headers = {"Authorization": "Bearer sk_x;trace=stt-1"}
+        async with http.ws_connect(url, headers=headers) as ws:
+            for c in chunks(SPEECH):
+                await ws.send_bytes(c)
+            await ws.send_json({"type": "finalize"})
+            while not (await recv_json(ws))["is_final"]:
+                pass
+            received = time.monotonic()
+        async with http.get(emu.base_url + "/_emulator/traces", headers=AUTH) as resp:
+            body = await resp.json()
+    (sent,) = body["stt"]["stt-1"]
+    assert sent <= received
+    assert body["tts"] == {}

@@ -272,3 +272,29 @@ async def test_per_burst_single_complete(http: aiohttp.ClientSession) -> None:
             assert len({f["request_id"] for f in frames if f["status"] == "chunk"}) == 3
             with pytest.raises(asyncio.TimeoutError):
                 await ws.receive(timeout=0.5)
+
+
+async def test_traced_connections_report_when_each_chunk_was_sent(
+    emu: Emulator, http: aiohttp.ClientSession
+) -> None:
+    import time
+
+    headers = {"Authorization": "Bearer sk_x;trace=run1-a"}
+    before = time.monotonic()
+    async with http.ws_connect(emu.ws_url + "/waves/v1/tts/live", headers=headers) as ws:
+        await ws.send_json(msg("Hello, world. How are you?", context_id="c1"))
+        frames = await collect_until_complete(ws)
+    after = time.monotonic()
+    async with http.ws_connect(emu.ws_url + "/waves/v1/tts/live", headers=AUTH) as ws:
+        await ws.send_json(msg("Not traced.", context_id="c2"))
+        await collect_until_complete(ws)
+    async with http.get(emu.base_url + "/_emulator/traces?prefix=run1-", headers=AUTH) as resp:
+        body = await resp.json()
+    assert list(body["tts"]) == ["run1-a"] and body["stt"] == {}
+    (sends,) = body["tts"]["run1-a"]
+    chunks = [f for f in frames if f["status"] == "chunk"]
+    assert len(sends) == len(chunks)
+    assert [n for n, _ in sends] == sorted({n for n, _ in sends})  # strictly growing
+    assert sends[-1][0] == len(audio_of(frames)) == len(emu.tts_log[0].pcm)
+    assert all(before <= t <= after for _, t in sends)
+    assert emu.tts_log[1].sends == []  # untraced connections keep nothing

@@ -187,7 +187,7 @@ async def stt_ws(request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": str(exc)}, status=400)
     route = "stt" if unified else "pulse"
     ws = await _open_ws(request, route)
-    record = SttRecord("ws", request[CONN_KEY], as_dict(request.query))
+    record = SttRecord("ws", request[CONN_KEY], as_dict(request.query), trace=cfg.trace)
     state.stt_log.append(record)
     session = SttWsSession(state, ws, request, cfg, params, record)
     over = cfg.concurrency_limit is not None and state.open_stt_sessions >= cfg.concurrency_limit
@@ -235,8 +235,28 @@ def build_app(state: EmulatorState) -> web.Application:
     r.add_post("/waves/v1/stt", stt_http)
     r.add_route("*", "/waves/v1/pulse/get_text", pulse_get_text)
     r.add_get("/waves/v1/health", _health)
+    r.add_get("/_emulator/traces", traces)
     app.on_shutdown.append(_on_shutdown)
     return app
+
+
+async def traces(request: web.Request) -> web.Response:
+    """Send times kept for connections with a ``trace`` label starting with ``?prefix=``.
+
+    ``{"tts": {label: [[[pcm_bytes_sent, t], ...] per context]}, "stt": {label: [t, ...]}}``
+    with ``t`` from ``time.monotonic()``, comparable with a client's on the same machine.
+    """
+    state: EmulatorState = request.app[STATE_KEY]
+    prefix = request.query.get("prefix", "")
+    tts: dict[str, list[list[tuple[int, float]]]] = {}
+    for rec in state.tts_log:
+        if rec.trace and rec.trace.startswith(prefix):
+            tts.setdefault(rec.trace, []).append(rec.sends)
+    stt: dict[str, list[float]] = {}
+    for srec in state.stt_log:
+        if srec.trace and srec.trace.startswith(prefix):
+            stt.setdefault(srec.trace, []).extend(srec.finals_sent_at)
+    return web.json_response({"tts": tts, "stt": stt})
 
 
 async def _health(request: web.Request) -> web.Response:

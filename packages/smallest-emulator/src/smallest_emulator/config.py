@@ -76,6 +76,10 @@ class EmulatorConfig:
     binary_frame_after_chunks: int | None = None
     never_answer: bool = False
     drop_connection_on_connect: bool = False
+    # --- measurement ---
+    trace: str = ""
+    """A label: when set, the send time of every audio chunk and final transcript of this
+    connection is kept under it (``GET /_emulator/traces``), for client-side latency."""
 
     def copy(self, **changes: Any) -> EmulatorConfig:
         """A copy with ``changes`` applied."""

@@ -44,6 +44,9 @@ class TtsRecord:
     error: str | None = None
     closed: bool = False
     done: bool = False
+    trace: str = ""
+    sends: list[tuple[int, float]] = field(default_factory=list)
+    """With ``trace``: (PCM bytes sent so far, ``time.monotonic()``) after each chunk."""
 
     @property
     def fragments_text(self) -> str:
@@ -64,6 +67,9 @@ class SttRecord:
     transcripts: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     closed: bool = False
+    trace: str = ""
+    finals_sent_at: list[float] = field(default_factory=list)
+    """With ``trace``: ``time.monotonic()`` when each final transcript was sent."""
 
 
 @dataclass

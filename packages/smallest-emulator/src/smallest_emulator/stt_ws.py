@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import uuid
 from typing import Any
 
@@ -216,6 +217,8 @@ class SttWsSession:
             frame["words"] = word_objects(words, seg_start, self.cfg, p.diarize)
         self.record.transcripts.append(frame)
         await self.send(frame)
+        if is_final and self.record.trace:
+            self.record.finals_sent_at.append(time.monotonic())
 
 
 async def reject_concurrency(session: SttWsSession) -> None:

@@ -238,6 +238,7 @@ class TtsWsSession:
             sample_rate=params.sample_rate,
             output_format=params.output_format,
             voice_id=params.voice_id,
+            trace=self.cfg.trace,
         )
         self.state.tts_log.append(record)
         ctx = Context(
@@ -405,6 +406,7 @@ class TtsWsSession:
                     context_start_sample=ctx.context_samples + w.start_sample,
                 )
             )
+        sent_before = len(rec.pcm)  # this release's bytes follow the earlier releases'
         rec.pcm += syn.pcm
         ctx.context_samples += len(syn.pcm) // 2
         send_words = words_enabled(cfg, p)
@@ -440,6 +442,8 @@ class TtsWsSession:
             ctx.chunks += 1
             rec.chunks_sent += 1
             rec.bytes_sent += len(chunk.data)
+            if rec.trace:
+                rec.sends.append((sent_before + chunk.end_sample * 2, time.monotonic()))
             if await self._faults(ctx, request_id):
                 return False
             if cfg.pause_ms > 0 and ctx.chunks == cfg.pause_after_chunks and not ctx.paused:
