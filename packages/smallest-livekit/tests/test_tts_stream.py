@@ -7,11 +7,12 @@ import time
 
 import pytest
 
-from conftest import ALL_PROFILES, collect, expected_pcm, frames_pcm, key, speak
-from smallest_emulator import Emulator
+from conftest import ALL_PROFILES, collect, expected_pcm, fast_config, frames_pcm, key, speak
+from smallest_emulator import Emulator, EmulatorThread
 from smallest_livekit import TTS
 
 TOKENS = ["Hello", " ", "world.", " How", " are", " ", "you", " today?"]
+LONG = " ".join(["A reply long enough to need many chunks from the server."] * 4)
 
 
 @pytest.mark.parametrize("profile", ALL_PROFILES)
@@ -125,3 +126,31 @@ async def test_slow_first_token_is_not_a_timeout(emu: Emulator) -> None:
         await engine.aclose()
     assert frames_pcm(events) == expected_pcm(emu)
     assert emu.ws_connections.per_route.get("tts") == 1
+
+
+async def test_a_burst_of_chunks_is_pushed_to_the_emitter_in_batches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from livekit.agents import tts as lk_tts
+    from livekit.agents import utils
+
+    pushes: list[int] = []
+    push = lk_tts.AudioEmitter.push
+
+    def counting_push(self: lk_tts.AudioEmitter, data: bytes) -> None:
+        pushes.append(len(data))
+        push(self, data)
+
+    monkeypatch.setattr(lk_tts.AudioEmitter, "push", counting_push)
+    # A server on its own thread, unpaced, sends faster than the client reads: bursts.
+    with EmulatorThread(fast_config()) as emu:
+        async with utils.http_context.open():
+            engine = TTS(api_key=key(), base_url=emu.base_url)
+            try:
+                events = await speak(engine, [LONG])
+            finally:
+                await engine.aclose()
+    rec = emu.tts_log[-1]
+    assert frames_pcm(events) == expected_pcm(emu)  # same bytes, in order
+    assert sum(pushes) == len(rec.pcm)
+    assert len(pushes) < rec.chunks_sent  # a push per socket read's worth, not per chunk

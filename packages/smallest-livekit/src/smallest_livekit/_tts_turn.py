@@ -59,6 +59,11 @@ class _Turn:
         """Loop time when the server last sent anything for this turn (receive timeout)."""
         self._event_loop = asyncio.get_running_loop()
         self._pending: list[bytes] = []
+        self._batching = False
+
+    def _end_batch(self) -> None:
+        self._batching = False
+        self.push_pending()
 
     def push_pending(self) -> None:
         """Hand the audio parsed since the last push to the emitter."""
@@ -71,16 +76,20 @@ class _Turn:
     def deliver(self, event: TTSEvent) -> None:
         """Called by the socket's reader for each event of this turn's context.
 
-        Audio is pushed once per batch of frames the reader parsed in one go (a fast server
-        sends dozens per read), not once per frame: the emitter's per-push work then no
-        longer scales with the frame count. The batch goes out as soon as the reader yields,
-        and before any word or end that follows it, so order and timing are unchanged.
+        A frame's audio is pushed as it arrives; the frames the reader parses behind it in
+        the same go (a fast server sends dozens per socket read) are pushed together as soon
+        as the reader yields, and before any word or end that follows them. So a lone frame
+        waits for nothing, and a burst costs the emitter two pushes instead of dozens.
         """
         self.last_event_at = self._now()
         if type(event) is AudioReceived:
-            if not self._pending:
-                self._event_loop.call_soon(self.push_pending)
-            self._pending.append(event.audio)
+            if self._batching:
+                self._pending.append(event.audio)
+            else:
+                self._batching = True
+                self._event_loop.call_soon(self._end_batch)
+                self.emitter.push(event.audio)
+                self.audio_pushed = True
             return
         self.push_pending()
         if type(event) is WordReceived:
