@@ -14,7 +14,7 @@ from pipecat.frames.frames import (
 from pipecat_harness import Harness
 from tts_common import is_audio_of, make_tts, synthesized
 
-from smallest_emulator import Emulator
+from smallest_emulator import Emulator, EmulatorConfig, EmulatorThread
 
 
 async def test_llm_turn_is_one_context_and_byte_exact(emulator: Emulator, profile: str) -> None:
@@ -61,3 +61,19 @@ async def test_back_to_back_utterances_share_the_socket(emulator: Emulator, prof
     print(f"[{profile}] back-to-back gaps ms: {[round(g * 1000, 1) for g in gaps]}")
     limit = 0.25 if profile == "close-after-complete" else 0.05
     assert max(gaps) <= limit
+
+
+async def test_a_burst_of_chunks_reaches_the_pipeline_as_fewer_larger_frames() -> None:
+    text = " ".join(["A reply long enough to need many chunks from the server."] * 4)
+    # A server on its own thread, unpaced, sends faster than the client reads: bursts.
+    with EmulatorThread(EmulatorConfig(speed=0)) as emulator:
+        tts = make_tts(emulator)
+        async with Harness(tts) as h:
+            await h.send(TTSSpeakFrame(text))
+            await h.end()
+    (context_id,) = h.context_ids()
+    frames = [s.frame for s in h.down.seen if is_audio_of(s.frame, context_id)]
+    (record,) = [r for r in emulator.tts_log if r.transport == "ws"]
+    assert h.audio(context_id) == bytes(record.pcm)  # same bytes, in order
+    # what one socket read brought in went downstream as one frame, not one per chunk
+    assert len(frames) < record.chunks_sent
