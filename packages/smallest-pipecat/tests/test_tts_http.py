@@ -59,3 +59,19 @@ async def test_http_error_then_recovery(emulator: Emulator, profile: str) -> Non
     assert "Rejected." not in [f.text for f in h.down.of(TTSTextFrame)]
     assert h.audio()
     assert took < 1.5  # the failed turn ends at once, not on Pipecat's 3 s quiet timer
+
+
+async def test_every_turn_after_a_rejected_key_ends_at_once(default_emulator: Emulator) -> None:
+    tts = make_http(default_emulator, key="sk_invalid_key")
+    async with Harness(tts) as h:
+        for n, text in enumerate(["First turn.", "Second turn.", "Third turn."], start=1):
+            sent = time.monotonic()
+            await h.send(TTSSpeakFrame(text))
+            await h.wait_for(lambda n=n: len(h.stops()) == n)
+            assert time.monotonic() - sent < 1.5  # not Pipecat's 3 s quiet timer
+        await h.end()
+    (error,) = h.errors()  # Pipecat stops asking an unusable service after the first
+    assert "Invalid API key" in error.error
+    assert not tts.is_usable
+    assert not h.audio()
+    assert len(default_emulator.tts_log) <= 1  # no request after the rejection

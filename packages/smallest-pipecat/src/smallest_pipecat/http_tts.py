@@ -138,10 +138,15 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
             await session.close()
 
     async def on_turn_context_completed(self) -> None:
-        """End a failed turn at once (with no audio Pipecat would wait for its quiet timer)."""
+        """End a failed turn at once (with no audio Pipecat would wait for its quiet timer).
+
+        That includes every turn after a permanent error (a rejected key, say): Pipecat
+        then no longer asks the service to speak, and each turn would sit out the timer.
+        """
         context_id = self._turn_context_id
         if (
-            context_id in self._failed_contexts
+            context_id is not None
+            and (context_id in self._failed_contexts or not self.is_usable)
             and not self._is_yielding_frames_synchronously
             and self.audio_context_available(context_id)
         ):
