@@ -442,6 +442,19 @@ action = st.one_of(
 )
 
 
+def apply(conn: TTSConnection, kind: str, arg, now: float):
+    """Carry out one drawn action on ``conn``; its events."""
+    if kind == "frame":
+        return conn.receive(arg, now)
+    if kind == "cancel":
+        return conn.cancel(arg)
+    if kind == "end":
+        return conn.end_input(arg)
+    if kind == "poll":
+        return conn.poll(now + arg)
+    return conn.connection_lost(1006, "x")
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(action, max_size=40))
 def test_any_sequence_yields_events_and_no_audio_after_resolution(actions):
@@ -454,17 +467,9 @@ def test_any_sequence_yields_events_and_no_audio_after_resolution(actions):
     now = 0.0
     for kind, arg in actions:
         now += 0.1
-        if kind == "frame":
-            events = conn.receive(arg, now)
-        elif kind == "cancel":
-            events = conn.cancel(arg)
+        events = apply(conn, kind, arg, now)
+        if kind == "cancel":
             resolved.add(arg)
-        elif kind == "end":
-            events = conn.end_input(arg)
-        elif kind == "poll":
-            events = conn.poll(now + arg)
-        else:
-            events = conn.connection_lost(1006, "x")
         conn.data_to_send()
         for e in events:
             if isinstance(e, AudioReceived):
@@ -540,16 +545,7 @@ def test_the_audio_shortcut_changes_nothing_but_speed(actions, fmt):
         now += 0.1
         outcomes = []
         for conn in conns:
-            if kind == "frame":
-                events = conn.receive(arg, now)
-            elif kind == "cancel":
-                events = conn.cancel(arg)
-            elif kind == "end":
-                events = conn.end_input(arg)
-            elif kind == "poll":
-                events = conn.poll(now + arg)
-            else:
-                events = conn.connection_lost(1006, "x")
+            events = apply(conn, kind, arg, now)
             outcomes.append((_outcome(events), conn.data_to_send(), conn.echoes_ids))
             graced = [c.grace_deadline for c in conn._contexts.values() if c.grace_deadline]
             assert conn.next_deadline() == (min(graced) if graced else None)

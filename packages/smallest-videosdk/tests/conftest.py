@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -108,3 +110,19 @@ def _reset_audio_format() -> None:
 def make_stt(emu: Emulator, profile: str = "default", **kw: Any) -> SmallestAISTT:
     overrides = kw.pop("overrides", {})
     return SmallestAISTT(api_key=key_for(profile, **overrides), base_url=emu.base_url, **kw)
+
+
+@contextlib.contextmanager
+def full_collections() -> Iterator[list[float]]:
+    """Record the start time of every full (generation 2) garbage collection inside."""
+    seen: list[float] = []
+
+    def count(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            seen.append(time.monotonic())
+
+    gc.callbacks.append(count)
+    try:
+        yield seen
+    finally:
+        gc.callbacks.remove(count)

@@ -8,7 +8,7 @@ from array import array
 import pytest
 from videosdk.agents import SpeechEventType, STTResponse, audio_format
 
-from conftest import PROFILES, bounded, make_stt, wait_for
+from conftest import PROFILES, bounded, full_collections, make_stt, wait_for
 from smallest_emulator import Emulator
 from smallest_videosdk import SmallestAISTT
 
@@ -142,20 +142,9 @@ async def test_refused_upgrade_carries_the_server_message(emu: Emulator) -> None
 
 
 async def test_closing_does_not_force_a_process_wide_garbage_collection(emu: Emulator) -> None:
-    import gc
-
-    full_collections: list[int] = []
-
-    def count(phase: str, info: dict) -> None:
-        if phase == "start" and info["generation"] == 2:
-            full_collections.append(1)
-
     stt = make_stt(emu, overrides={"transcript": "hello"})
     await feed(stt, speech(0.3, 16000), 16000)
-    gc.callbacks.append(count)
-    try:
+    with full_collections() as collections:
         await bounded(stt.aclose())
-    finally:
-        gc.callbacks.remove(count)
-    assert full_collections == []  # every other session in the process would stall for it
+    assert collections == []  # every other session in the process would stall for it
     assert stt._transcript_callback is None
