@@ -189,7 +189,6 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         self._audio_flush: asyncio.Task[None] | None = None
         self._audio_lock = asyncio.Lock()
         self._with_pending: list[_ServerContext] = []
-        self._batching = False
         self.connections_opened = 0
         """Sockets opened so far (reuse is visible here and in the server's logs)."""
 
@@ -540,7 +539,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
     async def _handle_events(self, events: list[TTSEvent]) -> None:
         for event in events:
             if type(event) is AudioReceived:  # the hot path: one per audio frame
-                await self._on_audio(event)
+                self._on_audio(event)
                 continue
             ctx = self._context_for(event.context_id) if hasattr(event, "context_id") else None
             if ctx is not None and ctx.pending:
@@ -564,13 +563,12 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         context_id = self._by_core_id.get(core_id)
         return self._contexts.get(context_id) if context_id else None
 
-    async def _on_audio(self, event: AudioReceived) -> None:
-        """Hand a frame's audio to its audio context.
+    def _on_audio(self, event: AudioReceived) -> None:
+        """Queue a frame's audio; it reaches the audio context as soon as the reader yields.
 
-        A frame is appended as it arrives; the frames the reader parses behind it in the
-        same go (a fast server sends dozens per socket read) become one ``TTSAudioRawFrame``
-        appended as soon as the reader yields. So a lone frame waits for nothing, and
-        Pipecat's per-frame work does not scale with the server's chunking.
+        A fast server delivers dozens of frames per socket read: each batch becomes one
+        ``TTSAudioRawFrame`` instead of one per frame, so Pipecat's per-frame work does
+        not scale with the server's chunking. Nothing waits for more audio to arrive.
         """
         ctx = self._context_for(event.context_id)
         if ctx is None:
@@ -579,20 +577,10 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         audio = ctx.resampler.process(event.audio) if ctx.resampler else event.audio
         if not audio:
             return
-        flushing = self._audio_flush is not None and not self._audio_flush.done()
-        if not self._batching and not self._with_pending and not flushing:
-            self._batching = True
-            asyncio.get_running_loop().call_soon(self._end_batch)
-            frame = TTSAudioRawFrame(audio, self.sample_rate, 1, context_id=ctx.context_id)
-            await self.append_to_audio_context(ctx.context_id, frame)
-            return
         if not ctx.pending:
             self._with_pending.append(ctx)
         ctx.pending.append(audio)
-
-    def _end_batch(self) -> None:
-        self._batching = False
-        if self._with_pending and (self._audio_flush is None or self._audio_flush.done()):
+        if self._audio_flush is None or self._audio_flush.done():
             self._audio_flush = asyncio.get_running_loop().create_task(self._flush_audio())
 
     async def _flush_audio(self) -> None:
