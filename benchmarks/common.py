@@ -15,7 +15,9 @@ KEY = "sk_bench"
 
 
 def now() -> float:
-    return time.perf_counter()
+    """The clock every timestamp here uses; the emulator's traces and the shared Pipecat
+    harness use it too."""
+    return time.monotonic()
 
 
 def key(**overrides: Any) -> str:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+for path in (HERE, HERE.parent / "shared" / "harness"):  # drivers; the Pipecat harness
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
 from matrix import Matrix  # noqa: E402  (needs the path above)
 

@@ -16,9 +16,9 @@ from pipecat.frames.frames import (
     TTSStoppedFrame,
     TTSTextFrame,
 )
+from pipecat_pipeline import Harness
 
 from drivers.base import TTSDriver
-from drivers.pipecat_harness import Harness
 
 
 class _PipecatTTS(TTSDriver):
@@ -29,7 +29,7 @@ class _PipecatTTS(TTSDriver):
 
     async def __aenter__(self) -> _PipecatTTS:
         self.service = self._make()
-        self.h = Harness(self.service, out_rate=RATE)
+        self.h = Harness(self.service, out_rate=RATE, upstream=False)
         await self.h.__aenter__()
         return self
 
@@ -39,7 +39,8 @@ class _PipecatTTS(TTSDriver):
     def _turns(self, start: int) -> dict[str, Turn]:
         """Frames since ``start`` grouped by audio context, in order of first appearance."""
         turns: dict[str, Turn] = {}
-        for t, f in self.h.down.seen[start:]:
+        for seen in self.h.down.seen[start:]:
+            t, f = seen.at, seen.frame
             cid = getattr(f, "context_id", None)
             if isinstance(f, TTSAudioRawFrame) and cid:
                 turn = turns.setdefault(cid, Turn())

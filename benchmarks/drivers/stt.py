@@ -122,22 +122,20 @@ class _PipecatSTT(STTDriver):
 
     async def utterance(self, pcm: bytes, *, finalize: bool, realtime: bool = False) -> Heard:
         from pipecat.frames.frames import (
-            EndFrame,
             InputAudioRawFrame,
             TranscriptionFrame,
             VADUserStartedSpeakingFrame,
             VADUserStoppedSpeakingFrame,
         )
-
-        from drivers.pipecat_harness import Harness
+        from pipecat_pipeline import Harness
 
         heard = Heard()
-        h = Harness(self._make(), in_rate=STT_RATE)
+        h = Harness(self._make(), in_rate=STT_RATE, upstream=False)
 
         def final() -> bool:
-            got = [(t, f) for t, f in h.down.of(TranscriptionFrame) if f.text]
+            got = [s for s in h.down.timed(TranscriptionFrame) if s.frame.text]
             if got and not heard.final_at:
-                heard.final_at, heard.final_text = got[0][0], got[0][1].text
+                heard.final_at, heard.final_text = got[0].at, got[0].frame.text
             return bool(got)
 
         async with h:
@@ -150,10 +148,8 @@ class _PipecatSTT(STTDriver):
                 with contextlib.suppress(TimeoutError):
                     await h.wait_for(final, within=8)
             else:
-                await h.send(EndFrame())
-                assert h._run is not None
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(h._run), 10)
+                    await h.end(within=10)
                 final()
         return heard
 

@@ -8,22 +8,18 @@ turn reconnects), so ``attempts`` is what ``server_attempts`` counts during the 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pipecat.frames.frames import (
-    EndFrame,
     ErrorFrame,
-    Frame,
     InputAudioRawFrame,
     InterimTranscriptionFrame,
     InterruptionFrame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
     LLMTextFrame,
-    StartFrame,
     STTUpdateSettingsFrame,
     TranscriptionFrame,
     TTSAudioRawFrame,
@@ -34,11 +30,8 @@ from pipecat.frames.frames import (
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
-from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.transcriptions.language import Language
-from pipecat.workers.runner import WorkerRunner
+from pipecat_pipeline import Harness
 
 from smallest_core import SmallestError
 from smallest_emulator import Emulator
@@ -48,88 +41,6 @@ from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult, server_att
 
 RATE = 16000
 _SETTING_NAMES = {"voice_id": "voice", "speed": "speed", "language": "language"}
-
-
-class _Recorder(FrameProcessor):
-    def __init__(self, direction: FrameDirection) -> None:
-        super().__init__(enable_direct_mode=True)
-        self._direction = direction
-        self.frames: list[Frame] = []
-        self.changed = asyncio.Event()
-
-    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        await super().process_frame(frame, direction)
-        if direction == self._direction and not isinstance(frame, StartFrame):
-            self.frames.append(frame)
-            self.changed.set()
-        await self.push_frame(frame, direction)
-
-    def of(self, kind: type[Any]) -> list[Any]:
-        return [f for f in self.frames if isinstance(f, kind)]
-
-
-class _Pipeline:
-    """``async with _Pipeline(service)``: a running pipeline with recorders on both ends."""
-
-    def __init__(self, service: FrameProcessor) -> None:
-        self.up = _Recorder(FrameDirection.UPSTREAM)
-        self.down = _Recorder(FrameDirection.DOWNSTREAM)
-        self.worker = PipelineWorker(
-            Pipeline([self.up, service, self.down]),
-            cancel_on_idle_timeout=False,
-            params=PipelineParams(audio_out_sample_rate=24000, audio_in_sample_rate=RATE),
-        )
-        self._started = asyncio.Event()
-        self._run: asyncio.Task[None] | None = None
-        self.known: set[str] = set()
-        """Context ids of turns already read."""
-
-        async def started(worker: Any, frame: Any) -> None:
-            self._started.set()
-
-        self.worker.add_event_handler("on_pipeline_started", started)
-
-    async def __aenter__(self) -> _Pipeline:
-        runner = WorkerRunner(handle_sigint=False)
-        await runner.add_workers(self.worker)
-        self._run = asyncio.ensure_future(runner.run())
-        await asyncio.wait_for(self._started.wait(), 10)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._run is not None and not self._run.done():
-            await self.worker.cancel()
-            await asyncio.wait_for(self._run, 10)
-
-    async def send(self, *frames: Frame) -> None:
-        for frame in frames:
-            await self.worker.queue_frame(frame)
-
-    async def end(self, within: float = 30) -> None:
-        await self.worker.queue_frame(EndFrame())
-        assert self._run is not None
-        await asyncio.wait_for(asyncio.shield(self._run), within)
-
-    async def wait_for(self, predicate: Callable[[], bool], within: float) -> bool:
-        """Wait on recorder events until ``predicate()``; False when ``within`` ran out."""
-        try:
-            async with asyncio.timeout(within):
-                while not predicate():
-                    self.down.changed.clear()
-                    self.up.changed.clear()
-                    waiters = [
-                        asyncio.ensure_future(self.down.changed.wait()),
-                        asyncio.ensure_future(self.up.changed.wait()),
-                    ]
-                    try:
-                        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-                    finally:
-                        for w in waiters:
-                            w.cancel()
-                        await asyncio.gather(*waiters, return_exceptions=True)
-        except TimeoutError:
-            return False
-        return True
 
 
 def _failure(frame: ErrorFrame, attempts: int) -> Failure:
@@ -198,24 +109,27 @@ class PipecatDriver(Driver):
             settings=SmallestTTSService.Settings(voice=self.voice, language=Language.EN),
         )
         results: list[TurnResult] = []
-        async with _Pipeline(service) as p:
+        async with Harness(service, in_rate=RATE) as p:
+            read: set[str] = set()  # context ids of the turns already read
             for i, t in enumerate(turns):
-                results.append(await self._turn(emu, p, t, timeout_s))
+                results.append(await self._turn(emu, p, t, timeout_s, read))
                 if between is not None:
                     await between(i, results[-1])
             await p.end()
         return results
 
-    async def _turn(self, emu: Emulator, p: _Pipeline, t: Turn, timeout_s: float) -> TurnResult:
+    async def _turn(
+        self, emu: Emulator, p: Harness, t: Turn, timeout_s: float, read: set[str]
+    ) -> TurnResult:
         started = time.monotonic()
         if t.options:
             delta = {_SETTING_NAMES[k]: v for k, v in t.options.items()}
             await p.send(TTSUpdateSettingsFrame(delta=SmallestTTSService.Settings(**delta)))
         # Frames of earlier turns were read already: drop them (long runs stay linear).
-        p.known |= {f.context_id for f in p.down.of(TTSAudioRawFrame)}
-        p.down.frames.clear()
-        p.up.frames.clear()
-        known = set(p.known)
+        read |= {f.context_id for f in p.down.of(TTSAudioRawFrame)}
+        p.down.clear()
+        p.up.clear()
+        known = set(read)
         stops, errors = 0, 0
         upgrades = server_attempts(emu)
         first = 0
@@ -223,7 +137,9 @@ class PipecatDriver(Driver):
         await p.send(LLMFullResponseEndFrame())
 
         def mine() -> list[Any]:
-            return [f for f in p.down.frames[first:] if getattr(f, "context_id", None) not in known]
+            return [
+                f for f in p.down.frames_since(first) if getattr(f, "context_id", None) not in known
+            ]
 
         def audio() -> bytes:
             return b"".join(f.audio for f in mine() if isinstance(f, TTSAudioRawFrame))
@@ -232,7 +148,7 @@ class PipecatDriver(Driver):
 
         def ended() -> bool:
             if silent and any(
-                isinstance(f, LLMFullResponseEndFrame) for f in p.down.frames[first:]
+                isinstance(f, LLMFullResponseEndFrame) for f in p.down.frames_since(first)
             ):
                 return True
             return len(p.down.of(TTSStoppedFrame)) > stops or len(p.up.of(ErrorFrame)) > errors
@@ -241,16 +157,16 @@ class PipecatDriver(Driver):
         limit = timeout_s * 3
         if t.barge_in_after_bytes is not None:
             n = t.barge_in_after_bytes
-            await p.wait_for(lambda: ended() or len(audio()) >= n, limit)
+            await p.wait_until(lambda: ended() or len(audio()) >= n, limit)
             if not ended():
                 result.interrupted = True
                 seen = len(p.down.of(InterruptionFrame))
                 await p.send(InterruptionFrame())
-                await p.wait_for(lambda: len(p.down.of(InterruptionFrame)) > seen, limit)
+                await p.wait_until(lambda: len(p.down.of(InterruptionFrame)) > seen, limit)
         else:
-            await p.wait_for(ended, limit)
+            await p.wait_until(ended, limit)
             if len(p.up.of(ErrorFrame)) > errors:  # its stop frame follows the error
-                await p.wait_for(lambda: len(p.down.of(TTSStoppedFrame)) > stops, 1.0)
+                await p.wait_until(lambda: len(p.down.of(TTSStoppedFrame)) > stops, 1.0)
         result.audio = audio()
         words = [f for f in mine() if isinstance(f, TTSTextFrame) and f.pts is not None]
         if words:  # the first word of a synthesis starts its audio (sample 0)
@@ -279,7 +195,7 @@ class PipecatDriver(Driver):
             settings=SmallestSTTService.Settings(language=Language.EN),
         )
         result = STTResult([], [], [])
-        async with _Pipeline(service) as p:
+        async with Harness(service, in_rate=RATE) as p:
             for n, pcm in enumerate(segments):
                 await p.send(VADUserStartedSpeakingFrame(), *_frames(pcm))
                 last = n == len(segments) - 1
@@ -288,9 +204,9 @@ class PipecatDriver(Driver):
                     await p.send(STTUpdateSettingsFrame(delta=delta))
                 await p.send(VADUserStoppedSpeakingFrame(), UserStoppedSpeakingFrame())
                 if not last:
-                    await p.wait_for(lambda n=n: len(p.down.of(TranscriptionFrame)) > n, 10)
+                    await p.wait_until(lambda n=n: len(p.down.of(TranscriptionFrame)) > n, 10)
                     if reconnect_between:
-                        await p.wait_for(lambda: service.connections_opened > 1, 3)
+                        await p.wait_until(lambda: service.connections_opened > 1, 3)
             await p.end()
         for f in p.down.of(TranscriptionFrame):
             result.finals.append(f.text)

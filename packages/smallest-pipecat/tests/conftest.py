@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from smallest_emulator import Emulator
 from smallest_emulator.config import PROFILES, EmulatorConfig
+
+# The Pipecat pipeline harness is shared with the conformance suite and the benchmarks.
+HARNESS = Path(__file__).resolve().parents[3] / "shared" / "harness"
+if str(HARNESS) not in sys.path:
+    sys.path.insert(0, str(HARNESS))
 
 FAST = 20.0
 """Emulator pacing: audio streams 20x faster than real time."""

@@ -7,7 +7,7 @@ import logging
 import pytest
 from pipecat.frames.frames import TTSSpeakFrame
 from pipecat.transcriptions.language import Language
-from pipecat_harness import Harness
+from pipecat_pipeline import Harness
 from test_stt_stream import FIRST, RATE, audio_frames, speech
 
 from smallest_emulator import Emulator

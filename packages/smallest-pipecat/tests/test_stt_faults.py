@@ -11,7 +11,7 @@ from pipecat.frames.frames import (
     VADUserStoppedSpeakingFrame,
 )
 from pipecat.utils.errors import ErrorCategory
-from pipecat_harness import Harness
+from pipecat_pipeline import Harness
 from test_stt_stream import FIRST, RATE, audio_frames, speech
 
 from smallest_emulator import Emulator

@@ -15,7 +15,7 @@ from pipecat.frames.frames import (
     VADUserStoppedSpeakingFrame,
 )
 from pipecat.transcriptions.language import Language
-from pipecat_harness import Harness
+from pipecat_pipeline import Harness
 
 from smallest_emulator import Emulator
 from smallest_emulator.engines import deterministic

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pipecat.frames.frames import TTSSpeakFrame, TTSStartedFrame, TTSUpdateSettingsFrame
-from pipecat_harness import Harness
+from pipecat_pipeline import Harness
 from tts_common import make_tts, synthesized
 
 from smallest_emulator import Emulator

@@ -15,7 +15,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.services.tts_service import TextAggregationMode
 from pipecat.utils.errors import ErrorCategory
-from pipecat_harness import Harness
+from pipecat_pipeline import Harness
 from tts_common import make_tts, synthesized
 
 from smallest_emulator import Emulator

@@ -11,7 +11,7 @@ from pipecat.frames.frames import (
     TTSUpdateSettingsFrame,
 )
 from pipecat.transcriptions.language import Language
-from pipecat_harness import Harness
+from pipecat_pipeline import Harness
 
 from smallest_emulator import Emulator
 from smallest_emulator.engines import deterministic

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from pipecat.frames.frames import TTSSpeakFrame
-from pipecat_harness import Harness
+from pipecat_pipeline import Harness
 from tts_common import make_tts, synthesized
 
 from smallest_emulator import Emulator

@@ -8,7 +8,7 @@ from pipecat.frames.frames import (
     TTSSpeakFrame,
     TTSTextFrame,
 )
-from pipecat_harness import Harness
+from pipecat_pipeline import Harness
 from tts_common import is_audio_of, make_tts, synthesized
 
 from smallest_emulator import Emulator

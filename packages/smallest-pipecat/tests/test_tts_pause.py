@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipecat.frames.frames import TTSSpeakFrame
-from pipecat_harness import Harness
+from pipecat_pipeline import Harness
 from tts_common import make_tts, synthesized
 
 from smallest_emulator import Emulator

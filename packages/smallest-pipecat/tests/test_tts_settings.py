@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pipecat.frames.frames import TTSSpeakFrame, TTSUpdateSettingsFrame
 from pipecat.transcriptions.language import Language
-from pipecat_harness import Harness
+from pipecat_pipeline import Harness
 from tts_common import make_tts
 
 from smallest_emulator import Emulator

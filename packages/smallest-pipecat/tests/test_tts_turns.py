@@ -11,7 +11,7 @@ from pipecat.frames.frames import (
     TTSSpeakFrame,
     TTSStartedFrame,
 )
-from pipecat_harness import Harness
+from pipecat_pipeline import Harness
 from tts_common import is_audio_of, make_tts, synthesized
 
 from smallest_emulator import Emulator, EmulatorConfig, EmulatorThread

@@ -9,7 +9,7 @@ from pipecat.frames.frames import (
     TTSTextFrame,
 )
 from pipecat.utils.string import TextPartForConcatenation, concatenate_aggregated_text
-from pipecat_harness import Harness
+from pipecat_pipeline import Harness
 from tts_common import make_tts
 
 from smallest_emulator import Emulator

@@ -1,9 +1,18 @@
-"""Drive real Pipecat pipelines against the emulator, with frames timestamped on arrival."""
+"""A real running Pipecat pipeline ``[up, *processors, down]`` for tests and benchmarks.
+
+One harness for the Pipecat package tests, the conformance driver and the benchmark
+drivers: recorders timestamp every frame on arrival, waits are event-driven (no polling
+sleeps) and bounded. Lookups are indexed by frame type and audio bytes are kept as a running
+total, so a predicate costs the same on the 10th frame as on the 10,000th.
+
+Import it with ``shared/harness`` on ``sys.path`` (the conftests and drivers do that).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +32,9 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
 
-@dataclass
+@dataclass(slots=True)
 class Seen:
-    """A frame and the monotonic time it arrived at the recorder."""
+    """A frame and the monotonic time it reached the recorder."""
 
     at: float
     frame: Frame
@@ -37,28 +46,68 @@ class Recorder(FrameProcessor):
     def __init__(self, direction: FrameDirection) -> None:
         super().__init__(enable_direct_mode=True)
         self._direction = direction
-        self.seen: list[Seen] = []
         self.changed = asyncio.Event()
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget what was recorded (a long run stays linear)."""
+        self.seen: list[Seen] = []
+        self._by_type: dict[type, list[int]] = {}
+        self._audio_total: list[int] = []
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if direction == self._direction and not isinstance(frame, StartFrame):
+            self._by_type.setdefault(type(frame), []).append(len(self.seen))
             self.seen.append(Seen(time.monotonic(), frame))
+            audio = len(frame.audio) if isinstance(frame, TTSAudioRawFrame) else 0
+            self._audio_total.append((self._audio_total[-1] if self._audio_total else 0) + audio)
             self.changed.set()
         await self.push_frame(frame, direction)
 
-    def of(self, kind: type[Any]) -> list[Any]:
-        return [s.frame for s in self.seen if isinstance(s.frame, kind)]
+    def timed(self, kind: type[Any], start: int = 0) -> list[Seen]:
+        """Recorded ``kind`` frames (subclasses too) from index ``start`` on, in order."""
+        hits: list[int] = []
+        for typ, indexes in self._by_type.items():
+            if issubclass(typ, kind):
+                hits.extend(indexes[bisect_left(indexes, start) :])
+        return [self.seen[i] for i in sorted(hits)]
+
+    def of(self, kind: type[Any], start: int = 0) -> list[Any]:
+        """The ``kind`` frames themselves."""
+        return [s.frame for s in self.timed(kind, start)]
+
+    def frames_since(self, start: int) -> list[Frame]:
+        """Every frame recorded from index ``start`` on."""
+        return [s.frame for s in self.seen[start:]]
+
+    def audio_bytes_since(self, start: int) -> int:
+        """Bytes of TTS audio recorded from index ``start`` on."""
+        if not self._audio_total or start >= len(self._audio_total):
+            return 0
+        return self._audio_total[-1] - (self._audio_total[start - 1] if start else 0)
 
 
 class Harness:
-    """``async with Harness(service) as h``: a running pipeline ``[up, service, down]``."""
+    """``async with Harness(service) as h``: a running pipeline with recorders around it.
 
-    def __init__(self, *processors: FrameProcessor, out_rate: int = 24000, in_rate: int = 16000):
+    ``upstream=False`` leaves out the upstream recorder (errors then go unrecorded), for
+    measurements where every processor a frame crosses counts.
+    """
+
+    def __init__(
+        self,
+        *processors: FrameProcessor,
+        out_rate: int = 24000,
+        in_rate: int = 16000,
+        upstream: bool = True,
+    ) -> None:
         self.up = Recorder(FrameDirection.UPSTREAM)
         self.down = Recorder(FrameDirection.DOWNSTREAM)
+        chain = [self.up, *processors, self.down] if upstream else [*processors, self.down]
+        self._recorders = [self.up, self.down] if upstream else [self.down]
         self.worker = PipelineWorker(
-            Pipeline([self.up, *processors, self.down]),
+            Pipeline(chain),
             cancel_on_idle_timeout=False,
             params=PipelineParams(audio_out_sample_rate=out_rate, audio_in_sample_rate=in_rate),
         )
@@ -74,13 +123,13 @@ class Harness:
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(self.worker)
         self._run = asyncio.ensure_future(runner.run())
-        await asyncio.wait_for(self._started.wait(), 10)
+        await asyncio.wait_for(self._started.wait(), 15)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self._run is not None and not self._run.done():
             await self.worker.cancel()
-            await asyncio.wait_for(self._run, 10)
+            await asyncio.wait_for(self._run, 15)
 
     async def send(self, *frames: Frame) -> None:
         for frame in frames:
@@ -90,24 +139,30 @@ class Harness:
         """Send EndFrame and wait until the pipeline has drained and stopped."""
         await self.worker.queue_frame(EndFrame())
         assert self._run is not None
-        await asyncio.wait_for(self._run, within)
+        await asyncio.wait_for(asyncio.shield(self._run), within)
 
     async def wait_for(self, predicate: Callable[[], bool], within: float = 15) -> None:
-        """Wait (on recorder events, no polling sleeps) until ``predicate()`` holds."""
+        """Wait until ``predicate()`` holds, re-checking whenever a frame is recorded;
+        ``TimeoutError`` after ``within`` seconds."""
         async with asyncio.timeout(within):
             while not predicate():
-                self.down.changed.clear()
-                self.up.changed.clear()
-                waiters = [
-                    asyncio.ensure_future(self.down.changed.wait()),
-                    asyncio.ensure_future(self.up.changed.wait()),
-                ]
+                for recorder in self._recorders:
+                    recorder.changed.clear()
+                waiters = [asyncio.ensure_future(r.changed.wait()) for r in self._recorders]
                 try:
                     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     for w in waiters:
                         w.cancel()
                     await asyncio.gather(*waiters, return_exceptions=True)
+
+    async def wait_until(self, predicate: Callable[[], bool], within: float) -> bool:
+        """:meth:`wait_for` that answers False instead of raising when time runs out."""
+        try:
+            await self.wait_for(predicate, within)
+        except TimeoutError:
+            return False
+        return True
 
     # ---------------------------------------------------------------- views
     def audio(self, context_id: str | None = None) -> bytes:
