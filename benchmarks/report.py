@@ -322,7 +322,7 @@ for a shorter run). Nothing here is hand-edited.
 - CPU: {_cpu_model()} ({__import__("os").cpu_count()} logical cores);
   Python {platform.python_version()} on {platform.system()} {platform.release()}
 - Packages: {", ".join(_versions())}
-- Medians over {results["repeats"]} repeated runs per TTS scenario (5 for STT finalize latency),
+- Medians over {results["repeats"]} repeated runs per TTS scenario (15 for STT finalize latency),
   ours and official measured in the same run, same emulator, default emulator profile
   (server defaults: `complete_backoff_ms` 4000, `max_buffer_delay_ms` 3000, 1 KB chunks).
   The official plugins are pointed at the emulator through their own URL options

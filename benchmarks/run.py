@@ -98,7 +98,7 @@ async def latency_suite(frameworks: list[str], repeats: int) -> dict[str, Any]:
                     continue
                 try:
                     lat = []
-                    for _ in range(max(repeats, 5)):  # STT runs are fast
+                    for _ in range(15):  # STT runs are fast; single-ms medians need many
                         h = await cls(emu.base_url, key(transcript=text)).utterance(
                             pcm, finalize=True
                         )
