@@ -444,9 +444,9 @@ and JSON parsing are irreducible. The profile led to a shortcut for ordinary aud
 for the context of the previous frame is decoded in place, without building frame objects;
 a property test proves it yields exactly what the general path yields) and to answering
 `next_deadline()` without scanning every context. In the workers, the profiles showed the
-frameworks' per-push work dominating, so each adapter now hands the framework one push per
-batch of frames parsed in one go (a fast server sends dozens per socket read), never
-waiting for more.
+frameworks' per-push work dominating, so each adapter now hands the framework the frames
+parsed in one go (a fast server sends dozens per socket read) in one or two pushes instead
+of one per frame, never waiting for more.
 
 **CPU target.** "≤ ½ of the best official plugin" means ≤ {budget * 1000:.2f} ms/s end to end.
 A bare client that only receives the same frames with aiohttp, `json.loads` them and
