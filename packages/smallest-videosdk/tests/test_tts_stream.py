@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 from videosdk.agents import FlushMarker
@@ -203,3 +204,24 @@ async def test_a_burst_of_chunks_reaches_the_track_in_batches() -> None:
     assert bytes(track.audio) == bytes(rec.pcm)  # same bytes, in order
     pushes = [n for _, n in track.pushes if n]
     assert len(pushes) < rec.chunks_sent  # a push per socket read's worth, not per chunk
+
+
+async def test_a_failing_text_source_ends_the_turn_at_once_with_its_error() -> None:
+    class LlmBroke(Exception):
+        pass
+
+    async def broken_llm(track: Any) -> Any:
+        yield "The first sentence arrives and is spoken. "
+        await wait_for(lambda: len(track.audio) > 4096)  # its audio is flowing
+        raise LlmBroke("the model stream broke")
+
+    # A threaded server keeps audio queued behind the failure, where it must not hide it.
+    with EmulatorThread(fast_config()) as emu:
+        tts, track = make_tts(emu, timeout=20.0)
+        try:
+            started = time.monotonic()
+            with pytest.raises(LlmBroke):
+                await bounded(tts.synthesize(broken_llm(track)))
+            assert time.monotonic() - started < 5  # not after the 20 s receive timeout
+        finally:
+            await tts.aclose()

@@ -80,6 +80,9 @@ class _Segment:
         self.queue.put_nowait(None)
 
 
+_NOTHING_HELD = object()
+
+
 @dataclass(eq=False)
 class _Turn:
     """One ``synthesize()`` call."""
@@ -336,10 +339,14 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
                     break
                 offset = await self._play_segment(turn, segment, options, audio, offset)
         except _Interrupted:
-            if not turn.interrupted and producer.done() and not producer.cancelled():
-                failure = producer.exception()
-                if failure is not None:
-                    raise failure from None
+            if not turn.interrupted and not producer.cancelled():
+                # A segment cancelled without an interrupt: the text source failed, and its
+                # error is the turn's. The producer may still be on its way out: wait for it.
+                await asyncio.wait({producer}, timeout=self.timeout)
+                if producer.done() and not producer.cancelled():
+                    failure = producer.exception()
+                    if failure is not None:
+                        raise failure from None
             raise
         await producer
         await self._push(turn, audio.finish())
@@ -393,10 +400,10 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         need not scale with them. Nothing waits for more to arrive.
         """
         queue = segment.queue
-        held: Any = None
+        held: Any = _NOTHING_HELD  # an event taken while batching audio (``None`` is one too)
         while True:
-            if held is not None:
-                event, held = held, None
+            if held is not _NOTHING_HELD:
+                event, held = held, _NOTHING_HELD
             elif not queue.empty():
                 event = queue.get_nowait()
             else:
