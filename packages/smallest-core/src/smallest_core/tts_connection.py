@@ -182,6 +182,14 @@ class _Context:
     stats: ContextStats = field(default_factory=ContextStats)
 
 
+def _audio_event(ctx: _Context, request_id: str | None, pcm: bytes) -> list[TTSEvent]:
+    """Place ``pcm`` (whole samples) on the context's timeline and hand it out."""
+    offset = ctx.timeline.samples
+    ctx.timeline.add_audio(request_id, len(pcm) // 2)
+    ctx.stats.audio_bytes += len(pcm)
+    return [AudioReceived(ctx.id, pcm, offset)]
+
+
 class TTSConnection:
     """Protocol state for one TTS WebSocket (continuations or legacy mode)."""
 
@@ -367,16 +375,11 @@ class TTSConnection:
         request_id = request_id or None
         self.echoes_ids = True
         if request_id is not None and request_id not in ctx.request_ids:
-            self._rid_owner[request_id] = ctx.id
-            ctx.request_ids.add(request_id)
+            self._claim(ctx, request_id)
         if ctx.grace_deadline is not None:
             self._set_grace(ctx, None)
         ctx.stats.chunks += 1
-        ctx.stats.audio_bytes += size
-        timeline = ctx.timeline
-        offset = timeline.samples
-        timeline.add_audio(request_id, size // 2)
-        return [AudioReceived(ctx.id, pcm, offset)]
+        return _audio_event(ctx, request_id, pcm)
 
     def poll(self, now: float) -> list[TTSEvent]:
         """Apply time-based decisions due at ``now`` (call at :meth:`next_deadline`)."""
@@ -512,8 +515,7 @@ class TTSConnection:
         if last is not None and ids.context_id == last.id:  # consecutive chunks: same context
             self.echoes_ids = True
             if ids.request_id and ids.request_id not in last.request_ids:
-                self._rid_owner[ids.request_id] = last.id
-                last.request_ids.add(ids.request_id)
+                self._claim(last, ids.request_id)
             return last
         for echoed in (ids.context_id, ids.external_request_id):
             if echoed is not None:
@@ -521,17 +523,20 @@ class TTSConnection:
                 ctx = self._contexts.get(echoed)
                 if ctx is not None:
                     if ids.request_id:
-                        self._rid_owner[ids.request_id] = ctx.id
-                        ctx.request_ids.add(ids.request_id)
+                        self._claim(ctx, ids.request_id)
                     return ctx
                 return None
         if ids.request_id and ids.request_id in self._rid_owner:
             return self._contexts.get(self._rid_owner[ids.request_id])
         ctx = self._oldest_unresolved_at_server()
         if ctx is not None and ids.request_id:
-            self._rid_owner[ids.request_id] = ctx.id
-            ctx.request_ids.add(ids.request_id)
+            self._claim(ctx, ids.request_id)
         return ctx
+
+    def _claim(self, ctx: _Context, request_id: str) -> None:
+        """Record that the server's ``request_id`` belongs to ``ctx``."""
+        self._rid_owner[request_id] = ctx.id
+        ctx.request_ids.add(request_id)
 
     def _oldest_unresolved_at_server(self) -> _Context | None:
         sent = [c for c in self._contexts.values() if c.sent_any]
@@ -620,10 +625,7 @@ class TTSConnection:
         ctx.stats.chunks += 1
         if not audio:
             return []
-        offset = ctx.timeline.samples
-        ctx.timeline.add_audio(frame.ids.request_id, len(audio) // 2)
-        ctx.stats.audio_bytes += len(audio)
-        return [AudioReceived(ctx.id, audio, offset)]
+        return _audio_event(ctx, frame.ids.request_id, audio)
 
     def _on_complete(self, ctx: _Context, now: float) -> list[TTSEvent]:
         ctx.stats.completes += 1

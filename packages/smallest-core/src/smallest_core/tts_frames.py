@@ -126,29 +126,6 @@ def _b64(text: str) -> bytes:
     return binascii.a2b_base64(text, strict_mode=True)
 
 
-def _fast_chunk(msg: dict[str, Any]) -> ChunkFrame | None:
-    """The common case, a chunk with string ids, without the general validation."""
-    payload = msg.get("data")
-    if type(payload) is not dict:
-        return None
-    audio = payload.get("audio")
-    if type(audio) is not str:
-        return None
-    request_id = msg.get("request_id")
-    context_id = msg.get("context_id")
-    external = msg.get("external_request_id")
-    for value in (request_id, context_id, external):
-        if value is not None and type(value) is not str:
-            return None
-    if context_id is None and "context_id" in payload:
-        return None  # echoed inside ``data``: the general path reads it there
-    ids = FrameIds(request_id or None, context_id or None, external or None)
-    try:
-        return ChunkFrame(ids, _b64(audio))
-    except (binascii.Error, ValueError) as exc:
-        raise ProtocolError("chunk frame audio is not valid base64") from exc
-
-
 def parse_tts_frame(data: str) -> TtsFrame:
     """Parse one TTS WebSocket text frame.
 
@@ -160,8 +137,6 @@ def parse_tts_frame(data: str) -> TtsFrame:
 def frame_from_message(msg: dict[str, Any]) -> TtsFrame:
     """Type one decoded server frame (:func:`parse_tts_frame` after the JSON)."""
     status = msg.get("status")
-    if status == "chunk" and (fast := _fast_chunk(msg)) is not None:
-        return fast
     ids = _ids(msg)
     if status == "chunk":
         payload = msg.get("data")
