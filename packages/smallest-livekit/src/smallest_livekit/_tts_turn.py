@@ -54,10 +54,10 @@ class _Turn:
         self.closing_sent = False
         self.audio_pushed = False
         self.started = False
-        self._now = asyncio.get_running_loop().time
+        self._event_loop = asyncio.get_running_loop()
+        self._now = self._event_loop.time
         self.last_event_at = self._now()
         """Loop time when the server last sent anything for this turn (receive timeout)."""
-        self._event_loop = asyncio.get_running_loop()
         self._pending: list[bytes] = []
         self._batching = False
 

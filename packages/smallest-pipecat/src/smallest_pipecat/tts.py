@@ -474,14 +474,9 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
                     self._next_keepalive = now + self._keepalive_interval()
                 self._wake_by(min(now + self._response_timeout_s, self._next_keepalive))
 
-    def _answered(self, context_id: str) -> None:
-        """A frame arrived for a context: its clock restarts if it is closing, else stops."""
-        ctx = self._context_for(context_id)
-        if ctx is not None:
-            self._restart_clock(ctx)
-
     @staticmethod
     def _restart_clock(ctx: _ServerContext) -> None:
+        """A frame arrived for a context: its clock restarts if it is closing, else stops."""
         ctx.unanswered = False
         ctx.owed_since = asyncio.get_running_loop().time() if ctx.closed else None
 
@@ -545,7 +540,8 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             if ctx is not None and ctx.pending:
                 await self._push_pending(ctx)  # audio before the word, end or error after it
             if isinstance(event, WordReceived):
-                self._answered(event.context_id)
+                if ctx is not None:
+                    self._restart_clock(ctx)
                 await self._on_word(event)
             elif isinstance(event, ContextEnded):
                 await self._on_context_ended(event.context_id)

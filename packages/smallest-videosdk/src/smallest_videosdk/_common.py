@@ -1,12 +1,17 @@
-"""Configuration shared by the TTS and STT classes: API root, key, headers."""
+"""Shared by the TTS and STT classes: API root, key, headers, refused upgrades."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
-from smallest_core import ApiKey, Endpoints, auth_headers, resolve_api_key
+import aiohttp
+
+from smallest_core import ApiKey, Endpoints, SmallestError, auth_headers, resolve_api_key
+from smallest_core.errors import error_from_http
 from smallest_videosdk._version import __version__
 
+_logger = logging.getLogger("smallest_videosdk")
 SOURCE = "smallest-videosdk"
 _OFFICIAL_SUFFIX = "/waves/v1"
 
@@ -35,3 +40,27 @@ class Account:
 
     def headers(self) -> dict[str, str]:
         return auth_headers(self.key, source=SOURCE, version=__version__)
+
+
+async def refused_upgrade(
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    exc: aiohttp.WSServerHandshakeError,
+    what: str,
+) -> SmallestError:
+    """The error for a refused upgrade, with the server's own message.
+
+    aiohttp drops the refusal's body, so it is read again with one plain request
+    (bounded); when that fails too, the status alone describes the error.
+    """
+    try:
+        async with session.get(
+            url, headers=headers, timeout=aiohttp.ClientTimeout(total=5)
+        ) as resp:
+            if resp.status >= 400:
+                return error_from_http(resp.status, await resp.read(), dict(resp.headers))
+    except (TimeoutError, aiohttp.ClientError, OSError) as read_error:
+        _logger.debug("could not re-read the refusal body: %s", type(read_error).__name__)
+    refused = f"the server refused the {what} WebSocket with HTTP {exc.status}"
+    return error_from_http(exc.status, refused, dict(exc.headers or {}))

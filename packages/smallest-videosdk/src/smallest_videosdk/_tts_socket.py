@@ -27,8 +27,9 @@ from smallest_core import (
     TTSOptions,
     WordReceived,
 )
-from smallest_core.errors import connection_error, error_from_http
+from smallest_core.errors import connection_error
 from smallest_core.tts_connection import is_idle_timeout
+from smallest_videosdk._common import refused_upgrade
 
 logger = logging.getLogger("smallest_videosdk.tts")
 
@@ -56,30 +57,6 @@ async def open_socket(
     except aiohttp.ClientError as exc:
         raise connection_error(f"cannot connect to the TTS WebSocket: {exc}") from None
     return TTSSocket(ws, TTSConnection(options))
-
-
-async def refused_upgrade(
-    session: aiohttp.ClientSession,
-    url: str,
-    headers: dict[str, str],
-    exc: aiohttp.WSServerHandshakeError,
-    what: str,
-) -> SmallestError:
-    """The error for a refused upgrade, with the server's own message.
-
-    aiohttp drops the refusal's body, so it is read again with one plain request
-    (bounded); when that fails too, the status alone describes the error.
-    """
-    try:
-        async with session.get(
-            url, headers=headers, timeout=aiohttp.ClientTimeout(total=5)
-        ) as resp:
-            if resp.status >= 400:
-                return error_from_http(resp.status, await resp.read(), dict(resp.headers))
-    except (TimeoutError, aiohttp.ClientError, OSError) as read_error:
-        logger.debug("could not re-read the refusal body: %s", type(read_error).__name__)
-    refused = f"the server refused the {what} WebSocket with HTTP {exc.status}"
-    return error_from_http(exc.status, refused, dict(exc.headers or {}))
 
 
 class TTSSocket:

@@ -27,8 +27,7 @@ from smallest_core import (
 )
 from smallest_core.errors import connection_error
 from smallest_core.options import check_streaming_stt
-from smallest_videosdk._common import Account
-from smallest_videosdk._tts_socket import refused_upgrade
+from smallest_videosdk._common import Account, refused_upgrade
 
 logger = logging.getLogger("smallest_videosdk.stt")
 

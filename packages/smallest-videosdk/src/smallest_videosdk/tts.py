@@ -416,16 +416,14 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             if event is None or turn.interrupted:
                 raise _Interrupted
             if type(event) is AudioReceived:
-                pcm = event.audio
-                if not queue.empty():
-                    parts = [pcm]
-                    while not queue.empty():
-                        following = queue.get_nowait()
-                        if type(following) is not AudioReceived:
-                            held = following
-                            break
-                        parts.append(following.audio)
-                    pcm = b"".join(parts)
+                parts = [event.audio]
+                while not queue.empty():
+                    following = queue.get_nowait()
+                    if type(following) is not AudioReceived:
+                        held = following
+                        break
+                    parts.append(following.audio)
+                pcm = b"".join(parts) if len(parts) > 1 else parts[0]
                 await self._push(turn, audio.convert(pcm), len(pcm) // 2)
             elif isinstance(event, WordReceived):
                 if turn.pacer is not None:
