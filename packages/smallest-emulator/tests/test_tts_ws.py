@@ -298,3 +298,18 @@ async def test_traced_connections_report_when_each_chunk_was_sent(
     assert sends[-1][0] == len(audio_of(frames)) == len(emu.tts_log[0].pcm)
     assert all(before <= t <= after for _, t in sends)
     assert emu.tts_log[1].sends == []  # untraced connections keep nothing
+
+
+async def test_a_contexts_audio_is_its_releases_resynthesized(
+    emu: Emulator, http: aiohttp.ClientSession
+) -> None:
+    from smallest_emulator.engines.deterministic import releases_pcm
+
+    async with http.ws_connect(emu.ws_url + "/waves/v1/tts/live", headers=AUTH) as ws:
+        await ws.send_json(msg("One sentence. ", context_id="c", **{"continue": True}))
+        await ws.send_json(msg("And another.", context_id="c", **{"continue": False}))
+        frames = await collect_until_complete(ws)
+    (rec,) = emu.tts_log
+    assert len(rec.releases) == 2
+    expected = releases_pcm(rec.releases, rec.sample_rate, voice_id=rec.voice_id)
+    assert audio_of(frames) == expected == bytes(rec.pcm)

@@ -10,7 +10,7 @@ from livekit.agents import tts, utils
 
 from smallest_emulator import Emulator, EmulatorConfig
 from smallest_emulator.config import PROFILES
-from smallest_emulator.engines.deterministic import synthesize
+from smallest_emulator.engines.deterministic import releases_pcm
 
 ALL_PROFILES = list(PROFILES)
 
@@ -38,12 +38,7 @@ def key(profile: str = "default", **overrides: Any) -> str:
 def expected_pcm(emu: Emulator, record_index: int = -1) -> bytes:
     """The audio the deterministic engine produces for a record's releases, recomputed."""
     rec = emu.tts_log[record_index]
-    out = b""
-    index = 0
-    for text in rec.releases:
-        syn = synthesize(text, rec.sample_rate, 1.0, voice_id=rec.voice_id, first_index=index)
-        index += len(syn.words)
-        out += syn.pcm
+    out = releases_pcm(rec.releases, rec.sample_rate, voice_id=rec.voice_id)
     assert out == bytes(rec.pcm), "emulator record differs from the deterministic engine"
     return out
 

@@ -24,6 +24,7 @@ import re
 import sys
 import zlib
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -148,6 +149,19 @@ def synthesize(
         parts.append(_fill(key, False, pos, gap))
         pos += gap
     return Synthesis(b"".join(parts), words, sample_rate, key)
+
+
+def releases_pcm(
+    releases: Iterable[str], sample_rate: int = 24000, speed: float = 1.0, *, voice_id: str = ""
+) -> bytes:
+    """The audio a WebSocket context delivers for its releases (``TtsRecord.releases``):
+    each synthesized in turn, word numbering continued across them."""
+    out, index = b"", 0
+    for text in releases:
+        syn = synthesize(text, sample_rate, speed, voice_id=voice_id, first_index=index)
+        index += len(syn.words)
+        out += syn.pcm
+    return out
 
 
 def read_key(pcm: bytes) -> int | None:
