@@ -26,7 +26,6 @@ class Cell:
     passed: set[str] = field(default_factory=set)
     """Parameter ids (profile and case) that passed."""
     failed: set[str] = field(default_factory=set)
-    known: set[str] = field(default_factory=set)
     notes: set[str] = field(default_factory=set)
 
 
@@ -76,11 +75,7 @@ class Matrix:
         profile = next((p for p in PROFILES if f"-{p}" in f"-{ids}"), "default")
         cell = row.cells.setdefault(driver, Cell())
         case = "-".join(p for p in ids.split("-") if p != driver) or profile
-        if hasattr(report, "wasxfail") and report.skipped:
-            cell.known.add(case)
-            cell.notes.add(str(report.wasxfail))
-        else:
-            (cell.failed if report.failed or report.skipped else cell.passed).add(case)
+        (cell.failed if report.failed or report.skipped else cell.passed).add(case)
         for key, value in report.user_properties:
             if key == "note":
                 cell.notes.add(str(value))
@@ -105,11 +100,9 @@ class Matrix:
             "outcomes against the emulator's records and its deterministic audio engine.",
             "",
             "Legend: **pass (n)** — all n runs passed; **FAIL** — the failing cases are "
-            "named; **known bug** — an open adapter bug (`KNOWN_BUGS` in "
-            "`tests/conformance/conftest.py`): the test runs and must fail (strict xfail); "
-            "*note* — the adapter's expected outcome differs from the others (reason given), "
-            "and that different outcome is what is asserted. Nothing is skipped: a test that "
-            "did not run does not count as passing.",
+            "named; *note* — the adapter's expected outcome differs from the others (reason "
+            "given), and that different outcome is what is asserted. Nothing is skipped: a "
+            "test that did not run does not count as passing.",
             "",
             f"Emulator profiles: {', '.join(f'`{p}`' for p in PROFILES)}. Audio integrity runs "
             "under every profile; the other scenarios under a representative subset (the "
@@ -147,8 +140,6 @@ class Matrix:
             return "—"
         if cell.failed:
             text = "**FAIL** (" + ", ".join(sorted(cell.failed)) + ")"
-        elif cell.known:
-            text = "**known bug** (" + ", ".join(sorted(cell.known)) + ")"
         else:
             text = f"pass ({len(cell.passed)})"
         if cell.notes:

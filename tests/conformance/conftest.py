@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from drivers import DRIVERS, Driver
 
 from smallest_emulator import Emulator, EmulatorConfig
 from smallest_emulator.config import PROFILES
-from smallest_emulator.engines.deterministic import synthesize
+from smallest_emulator.engines.deterministic import releases_pcm
 
 SECRET = "sk_conformance_SECRET_1234"
 """The fake key every scenario uses, so any leak of it anywhere is recognisable."""
@@ -22,20 +21,6 @@ ALL_PROFILES = list(PROFILES)
 SUBSET = ["default", "multi-complete", "close-after-complete", "no-echo", "strict"]
 """Representative profiles for scenarios other than audio integrity (documented in the matrix)."""
 ERROR_SHAPES = ["default", "error-string", "error-object", "legacy-frames", "strict"]
-
-
-KNOWN_BUGS: dict[tuple[str, str], str] = {}
-"""Open, reported adapter bugs: the test runs and must fail (strict xfail); once the bug
-is fixed the test XPASSes, which fails the run until the entry is removed."""
-
-
-@pytest.fixture(autouse=True)
-def _known_bug(request: pytest.FixtureRequest) -> None:
-    params = getattr(request.node, "callspec", None)
-    driver = params.params.get("driver") if params else None
-    reason = KNOWN_BUGS.get((request.node.originalname, str(driver)))
-    if reason:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 def texts() -> dict[str, Any]:
@@ -87,19 +72,6 @@ def turn_records(emu: Emulator, texts: list[str]) -> list[Any]:
 
 def expected_pcm(record: Any) -> bytes:
     """The record's audio recomputed from its releases by the deterministic engine."""
-    out, index = b"", 0
-    for text in record.releases:
-        syn = synthesize(text, record.sample_rate, 1.0, voice_id=record.voice_id, first_index=index)
-        index += len(syn.words)
-        out += syn.pcm
+    out = releases_pcm(record.releases, record.sample_rate, voice_id=record.voice_id)
     assert out == bytes(record.pcm), "the emulator's record differs from its engine"
     return out
-
-
-async def sockets_settle(emu: Emulator, within: float = 3.0) -> int:
-    """Open server-side sockets once closes have propagated (bounded wait on a counter)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while emu.ws_connections.open_now and loop.time() < deadline:  # noqa: ASYNC110
-        await asyncio.sleep(0.02)
-    return emu.ws_connections.open_now

@@ -12,9 +12,9 @@ from __future__ import annotations
 import socket
 
 import pytest
-from drivers import Driver, TurnResult, turn
+from drivers import Driver, TurnResult, sockets_settle, turn
 
-from conftest import ERROR_SHAPES, expected_pcm, key, sockets_settle, turn_records
+from conftest import ERROR_SHAPES, expected_pcm, key, turn_records
 from smallest_emulator import Emulator
 
 TEXT = "This reply is long enough to span several chunks of audio, for sure."

@@ -8,9 +8,9 @@ from __future__ import annotations
 import random
 
 import pytest
-from drivers import Driver, Turn, turn
+from drivers import Driver, Turn, sockets_settle, turn
 
-from conftest import ALL_PROFILES, SUBSET, expected_pcm, key, sockets_settle, turn_records
+from conftest import ALL_PROFILES, SUBSET, expected_pcm, key, turn_records
 from smallest_emulator import Emulator
 
 TURNS = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult, turn
+from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult, sockets_settle, turn
 from .livekit import LiveKitDriver
 from .pipecat import PipecatDriver
 from .videosdk import VideoSDKDriver
@@ -11,4 +11,14 @@ DRIVERS: dict[str, Driver] = {
     d.name: d for d in (LiveKitDriver(), PipecatDriver(), VideoSDKDriver())
 }
 
-__all__ = ["DRIVERS", "Caps", "Driver", "Failure", "STTResult", "Turn", "TurnResult", "turn"]
+__all__ = [
+    "DRIVERS",
+    "Caps",
+    "Driver",
+    "Failure",
+    "STTResult",
+    "Turn",
+    "TurnResult",
+    "sockets_settle",
+    "turn",
+]

@@ -8,9 +8,8 @@ A new adapter is one new driver module registered in :mod:`drivers`.
 from __future__ import annotations
 
 import abc
-import logging
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,12 +47,10 @@ class TurnResult:
 class STTResult:
     """What the framework delivered for one recognition stream."""
 
-    interims: list[str]
     finals: list[str]
     words: list[Word]
     """Words of every final, on the stream's timeline (seconds since its first audio)."""
     error: Failure | None = None
-    connections: int = 0
 
 
 @dataclass(frozen=True)
@@ -166,22 +163,10 @@ def server_attempts(emu: Emulator, requests_per_refusal: int = 1) -> int:
     return len(emu.tts_log) + refused // requests_per_refusal
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@contextmanager
-def warnings_logged() -> Iterator[list[str]]:
-    """Collect WARNING+ records of the stdlib root logger while the block runs."""
-    handler = _Collect()
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield handler.messages
-    finally:
-        root.removeHandler(handler)
+async def sockets_settle(emu: Emulator, within: float = 3.0) -> int:
+    """Open server-side sockets once closes have propagated (bounded wait on a counter)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while emu.ws_connections.open_now and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    return emu.ws_connections.open_now

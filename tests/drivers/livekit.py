@@ -124,7 +124,7 @@ class LiveKitDriver(Driver):
         base_url: str | None = None,
         reconnect_between: bool = False,
     ) -> STTResult:
-        result = STTResult([], [], [])
+        result = STTResult([], [])
         async with utils.http_context.open():
             engine = STT(api_key=api_key, base_url=base_url or emu.base_url, vad_events=False)
             stream = engine.stream(conn_options=APIConnectOptions(max_retry=0, timeout=5.0))
@@ -142,16 +142,13 @@ class LiveKitDriver(Driver):
             except APIError as exc:
                 result.error = _failure(exc, 1)
             finally:
-                result.connections = stream.connections
                 await stream.aclose()
         return result
 
     @staticmethod
     async def _until_final(stream: Any, result: STTResult, count: int | None) -> None:
         async for ev in stream:
-            if ev.type is stt.SpeechEventType.INTERIM_TRANSCRIPT:
-                result.interims.append(ev.alternatives[0].text)
-            elif ev.type is stt.SpeechEventType.FINAL_TRANSCRIPT:
+            if ev.type is stt.SpeechEventType.FINAL_TRANSCRIPT:
                 alt = ev.alternatives[0]
                 if alt.text:
                     result.finals.append(alt.text)

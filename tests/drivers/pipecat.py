@@ -15,7 +15,6 @@ from typing import Any
 from pipecat.frames.frames import (
     ErrorFrame,
     InputAudioRawFrame,
-    InterimTranscriptionFrame,
     InterruptionFrame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
@@ -23,7 +22,6 @@ from pipecat.frames.frames import (
     STTUpdateSettingsFrame,
     TranscriptionFrame,
     TTSAudioRawFrame,
-    TTSStoppedFrame,
     TTSTextFrame,
     TTSUpdateSettingsFrame,
     UserStoppedSpeakingFrame,
@@ -129,17 +127,12 @@ class PipecatDriver(Driver):
         read |= {f.context_id for f in p.down.of(TTSAudioRawFrame)}
         p.down.clear()
         p.up.clear()
-        known = set(read)
-        stops, errors = 0, 0
         upgrades = server_attempts(emu)
-        first = 0
         await p.send(LLMFullResponseStartFrame(), *[LLMTextFrame(x) for x in t.tokens])
         await p.send(LLMFullResponseEndFrame())
 
         def mine() -> list[Any]:
-            return [
-                f for f in p.down.frames_since(first) if getattr(f, "context_id", None) not in known
-            ]
+            return [f for f in p.down.frames_since(0) if getattr(f, "context_id", None) not in read]
 
         def audio() -> bytes:
             return b"".join(f.audio for f in mine() if isinstance(f, TTSAudioRawFrame))
@@ -148,10 +141,10 @@ class PipecatDriver(Driver):
 
         def ended() -> bool:
             if silent and any(
-                isinstance(f, LLMFullResponseEndFrame) for f in p.down.frames_since(first)
+                isinstance(f, LLMFullResponseEndFrame) for f in p.down.frames_since(0)
             ):
                 return True
-            return len(p.down.of(TTSStoppedFrame)) > stops or len(p.up.of(ErrorFrame)) > errors
+            return bool(p.stops() or p.errors())
 
         result = TurnResult(b"")
         limit = timeout_s * 3
@@ -165,16 +158,15 @@ class PipecatDriver(Driver):
                 await p.wait_until(lambda: len(p.down.of(InterruptionFrame)) > seen, limit)
         else:
             await p.wait_until(ended, limit)
-            if len(p.up.of(ErrorFrame)) > errors:  # its stop frame follows the error
-                await p.wait_until(lambda: len(p.down.of(TTSStoppedFrame)) > stops, 1.0)
+            if p.errors():  # its stop frame follows the error
+                await p.wait_until(lambda: bool(p.stops()), 1.0)
         result.audio = audio()
         words = [f for f in mine() if isinstance(f, TTSTextFrame) and f.pts is not None]
         if words:  # the first word of a synthesis starts its audio (sample 0)
             base = words[0].pts
             result.words = [(w.text, (w.pts - base) / 1e9, None) for w in words]
-        new_errors = p.up.of(ErrorFrame)[errors:]
-        if new_errors:
-            result.error = _failure(new_errors[0], server_attempts(emu) - upgrades)
+        if p.errors():
+            result.error = _failure(p.errors()[0], server_attempts(emu) - upgrades)
         elif not result.interrupted and not ended():
             result.error = Failure("NoOutcome", f"no stop or error in {limit:g}s", None, 0)
         result.seconds = time.monotonic() - started
@@ -194,7 +186,7 @@ class PipecatDriver(Driver):
             base_url=base_url or emu.base_url,
             settings=SmallestSTTService.Settings(language=Language.EN),
         )
-        result = STTResult([], [], [])
+        result = STTResult([], [])
         async with Harness(service, in_rate=RATE) as p:
             for n, pcm in enumerate(segments):
                 await p.send(VADUserStartedSpeakingFrame(), *_frames(pcm))
@@ -211,11 +203,9 @@ class PipecatDriver(Driver):
         for f in p.down.of(TranscriptionFrame):
             result.finals.append(f.text)
             result.words += [(w.text, w.start, w.end) for w in f.result.words]
-        result.interims = [f.text for f in p.down.of(InterimTranscriptionFrame)]
         errors = p.up.of(ErrorFrame)
         if errors:
             result.error = _failure(errors[0], 1)
-        result.connections = service.connections_opened
         return result
 
 

@@ -33,7 +33,6 @@ class _Track:
 
     def __init__(self) -> None:
         self.audio = bytearray()
-        self.interrupts = 0
         self.grew = asyncio.Event()
         self.first_at: float | None = None
 
@@ -44,7 +43,7 @@ class _Track:
         self.grew.set()
 
     def interrupt(self) -> None:
-        self.interrupts += 1
+        """The pipeline clears its playback buffer here; this track plays nothing."""
 
 
 async def _tokens(tokens: tuple[str, ...]) -> AsyncIterator[str | FlushMarker]:
@@ -98,9 +97,13 @@ class VideoSDKDriver(Driver):
         tts.loop = asyncio.get_running_loop()
         tts.audio_track = track
         words: list[tuple[str, float]] = []
-        tts.on("word_spoken", lambda payload: words.append((payload["word"], time.monotonic())))
-        errors: list[str] = []
-        tts.on("error", errors.append)
+        spoken = asyncio.Event()
+
+        def on_word(payload: dict[str, Any]) -> None:
+            words.append((payload["word"], time.monotonic()))
+            spoken.set()
+
+        tts.on("word_spoken", on_word)
         try:
             for i, t in enumerate(turns):
                 options.update(t.options)  # VideoSDK changes the voice per call only
@@ -110,8 +113,9 @@ class VideoSDKDriver(Driver):
                 if word_timestamps and not results[-1].error and not results[-1].interrupted:
                     # word_spoken fires when playback reaches the word: wait for the last one
                     async with asyncio.timeout(timeout_s * 3):
-                        while len(words) < len(t.text.split()):  # noqa: ASYNC110
-                            await asyncio.sleep(0.01)
+                        while len(words) < len(t.text.split()):
+                            spoken.clear()
+                            await spoken.wait()
                 start = track.first_at or 0.0
                 results[-1].words = [(w, at - start, None) for w, at in words]
                 if between is not None:
@@ -132,14 +136,13 @@ class VideoSDKDriver(Driver):
         started = time.monotonic()
         upgrades = server_attempts(emu, 2)
         track.audio.clear()  # earlier turns were read already
-        before = 0
         result = TurnResult(b"")
         task = asyncio.create_task(tts.synthesize(_tokens(t.tokens), voice_id=options["voice_id"]))
         try:
             if t.barge_in_after_bytes is not None:
                 n = t.barge_in_after_bytes
                 async with asyncio.timeout(timeout_s * 3):
-                    while not task.done() and len(track.audio) - before < n:
+                    while not task.done() and len(track.audio) < n:
                         track.grew.clear()
                         grew = asyncio.ensure_future(track.grew.wait())
                         await asyncio.wait({grew, task}, return_when=asyncio.FIRST_COMPLETED)
@@ -161,7 +164,7 @@ class VideoSDKDriver(Driver):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             result.error = Failure("NoOutcome", "synthesize() did not return", None, 0)
-        result.audio = bytes(track.audio[before:])
+        result.audio = bytes(track.audio)
         result.seconds = time.monotonic() - started
         return result
 
@@ -177,15 +180,13 @@ class VideoSDKDriver(Driver):
         audio_format.reset()
         audio_format.publish(RATE, 1)
         stt = SmallestAISTT(api_key=api_key, base_url=base_url or emu.base_url)
-        result = STTResult([], [], [])
+        result = STTResult([], [])
         got = asyncio.Event()
         errors: list[str] = []
         stt.on("error", errors.append)
 
         async def on_transcript(response: STTResponse) -> None:
-            if response.event_type is SpeechEventType.INTERIM:
-                result.interims.append(response.data.text)
-            elif response.event_type is SpeechEventType.FINAL and response.data.text:
+            if response.event_type is SpeechEventType.FINAL and response.data.text:
                 result.finals.append(response.data.text)
                 meta = response.metadata or {}
                 for w in meta.get("words", []):
@@ -209,5 +210,4 @@ class VideoSDKDriver(Driver):
             audio_format.reset()
         if errors:
             result.error = Failure("error event", errors[0], None, 1)
-        result.connections = len(emu.stt_log)
         return result

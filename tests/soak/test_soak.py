@@ -8,7 +8,6 @@ Run with ``nox -s soak``; progress and a summary per adapter are printed as it g
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import os
 import random
@@ -17,7 +16,7 @@ import tracemalloc
 from dataclasses import dataclass, field
 
 import pytest
-from drivers import DRIVERS, Driver, Turn, TurnResult, turn
+from drivers import DRIVERS, Driver, Turn, TurnResult, sockets_settle, turn
 
 from smallest_emulator import Emulator, EmulatorConfig
 
@@ -56,15 +55,6 @@ def _plan(seed: str) -> tuple[list[Turn], dict[int, str]]:
     return turns, faults
 
 
-async def sockets_settle(emu: Emulator, within: float = 3.0) -> int:
-    """Open server-side sockets once closes have propagated (bounded wait on a counter)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while emu.ws_connections.open_now and loop.time() < deadline:  # noqa: ASYNC110
-        await asyncio.sleep(0.02)
-    return emu.ws_connections.open_now
-
-
 def _plugin_memory() -> tracemalloc.Snapshot:
     """Traced allocations outside the emulator's own code (it shares the process)."""
     gc.collect()
@@ -89,7 +79,7 @@ async def test_a_thousand_turns(name: str, capsys: pytest.CaptureFixture[str]) -
     tally = Tally()
     started = time.monotonic()
 
-    def show(line: str, **_: object) -> None:
+    def show(line: str) -> None:
         with capsys.disabled():  # progress is visible without -s
             print(line, flush=True)
 
@@ -128,8 +118,7 @@ async def test_a_thousand_turns(name: str, capsys: pytest.CaptureFixture[str]) -
             if (i + 1) % 100 == 0:
                 show(
                     f"[soak {name}] {i + 1}/{TURNS} turns, {time.monotonic() - started:.1f}s, "
-                    f"ok={tally.ok} barge-ins={tally.interrupted} faults={tally.failed}",
-                    flush=True,
+                    f"ok={tally.ok} barge-ins={tally.interrupted} faults={tally.failed}"
                 )
 
         tracemalloc.start()

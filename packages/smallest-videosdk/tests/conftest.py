@@ -74,7 +74,8 @@ def key_for(profile: str, **overrides: Any) -> str:
 
 def make_tts(emu: Emulator, profile: str = "default", **kw: Any) -> tuple[SmallestAITTS, FakeTrack]:
     overrides = kw.pop("overrides", {})
-    tts = SmallestAITTS(api_key=key_for(profile, **overrides), base_url=emu.base_url, **kw)
+    api_key = kw.pop("api_key", None) or key_for(profile, **overrides)
+    tts = SmallestAITTS(api_key=api_key, base_url=emu.base_url, **kw)
     track = FakeTrack()
     tts.loop = asyncio.get_running_loop()
     tts.audio_track = track

@@ -128,12 +128,8 @@ def test_bad_input_fails_at_construction() -> None:
 async def test_refused_upgrade_carries_the_server_message(
     emu: Emulator, status: int, message: str
 ) -> None:
-    key = "sk_invalid" if status == 401 else None
     overrides = {} if status == 401 else {"http_status": status}
-    tts, _ = make_tts(emu, overrides=overrides)
-    if key is not None:
-        tts = SmallestAITTS(api_key=key, base_url=emu.base_url)
-        tts.audio_track = make_tts(emu)[1]
+    tts, _ = make_tts(emu, overrides=overrides, api_key="sk_invalid" if status == 401 else None)
     try:
         errors, _ = await _failing_turn(tts, "Hello.")
         assert len(errors) == 1
