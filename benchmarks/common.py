@@ -2,22 +2,48 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from smallest_core import Endpoints
 
 RATE = 24000
 """Every TTS scenario asks for 24 kHz mono PCM (VideoSDK's fixed track rate)."""
 VOICE = "liam"
 """A standard Lightning v3.1 voice with documented word timestamps."""
 KEY = "sk_bench"
+STALE_WINDOW_S = 0.5
+"""After a barge-in, how long audio keeps being recorded: what arrives then is stale."""
 
 
 def now() -> float:
     """The clock every timestamp here uses; the emulator's traces and the shared Pipecat
     harness use it too."""
     return time.monotonic()
+
+
+def bare_tts_url(base_url: str) -> str:
+    """The TTS WebSocket of ``base_url``, for a client that uses no plugin at all."""
+    return Endpoints.resolve(base_url).tts_ws()
+
+
+def bare_tts_request(context_id: str, text: str) -> str:
+    """One whole utterance as a single closing message, complete sent at once."""
+    return json.dumps(
+        {
+            "model": "lightning_v3.1",
+            "voice_id": VOICE,
+            "sample_rate": RATE,
+            "language": "en",
+            "context_id": context_id,
+            "text": text,
+            "continue": False,
+            "complete_backoff_ms": 0,
+        }
+    )
 
 
 def key(**overrides: Any) -> str:
@@ -34,8 +60,6 @@ class Turn:
     audio: bytearray = field(default_factory=bytearray)
     words: list[tuple[str, float]] = field(default_factory=list)  # (word, seconds on timeline)
     word_times: list[tuple[str, float]] = field(default_factory=list)  # (word, wall time)
-    done: float = 0.0  # the framework said the utterance is finished
-    errors: list[str] = field(default_factory=list)
 
     def add(self, pcm: bytes) -> None:
         if pcm:
@@ -134,3 +158,16 @@ def tokens(sentences: list[str]) -> list[str]:
                 continue
             out.append(p if i == 0 and not s.startswith(" ") else " " + p)
     return out
+
+
+def quiet() -> None:
+    """Silence the frameworks' logging (stdlib and loguru): it is not what is measured."""
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    try:
+        from loguru import logger  # Pipecat's logger, absent without Pipecat
+
+        logger.remove()
+    except ImportError:
+        pass

@@ -21,23 +21,20 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import psutil
-from common import LONG_REPLY, RATE, VOICE, key, now, percentile
+from common import (
+    LONG_REPLY,
+    RATE,
+    bare_tts_request,
+    bare_tts_url,
+    key,
+    now,
+    percentile,
+    quiet,
+)
 from drivers.registry import TTS_DRIVERS
 from drivers.stt import STT_DRIVERS
 
 CONC_TEXT = "Your order shipped this morning. It should arrive by Friday afternoon."
-
-
-def _quiet() -> None:
-    try:
-        from loguru import logger
-
-        logger.remove()
-    except ImportError:
-        pass
-    import logging
-
-    logging.disable(logging.CRITICAL)
 
 
 class GcPauses:
@@ -144,15 +141,13 @@ async def cpu_floor(url: str, seconds: float) -> dict[str, Any]:
 
     import aiohttp
 
-    ws_url = url.replace("http", "ws", 1) + "/waves/v1/tts/live"
-    headers = {"Authorization": f"Bearer {key(speed=0, complete_backoff_ms=0)}"}
-    request = {"voice_id": VOICE, "sample_rate": RATE, "text": LONG_REPLY, "continue": False}
+    headers = {"Authorization": f"Bearer {key(speed=0)}"}
     session = aiohttp.ClientSession()
-    async with session, session.ws_connect(ws_url, headers=headers) as ws:
+    async with session, session.ws_connect(bare_tts_url(url), headers=headers) as ws:
 
         async def turn() -> int:
             got = 0
-            await ws.send_str(json.dumps({**request, "context_id": uuid.uuid4().hex}))
+            await ws.send_str(bare_tts_request(uuid.uuid4().hex, LONG_REPLY))
             while True:
                 msg = await ws.receive()
                 frame = json.loads(msg.data)
@@ -275,7 +270,7 @@ async def stt_conc(framework: str, impl: str, url: str, n: int) -> dict[str, Any
 
 
 def main() -> None:
-    _quiet()
+    quiet()
     mode, framework, impl, url, n = sys.argv[1:6]
     if mode == "cpu-floor":
         result = asyncio.run(cpu_floor(url, float(n)))

@@ -25,9 +25,9 @@ from typing import Any
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from common import NotSupported, median  # noqa: E402
+from common import NotSupported, median, quiet  # noqa: E402
+from drivers.registry import FRAMEWORKS  # noqa: E402
 
-FRAMEWORKS = ("livekit", "pipecat", "videosdk")
 IMPLS = ("ours", "official")
 # scenario -> emulator pacing (0 = unpaced; 2 = twice real time, as the brief asks)
 TTS_PLAN = {
@@ -43,18 +43,6 @@ TTS_PLAN = {
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def quiet() -> None:
-    import logging
-
-    logging.disable(logging.CRITICAL)
-    try:
-        from loguru import logger
-
-        logger.remove()
-    except ImportError:
-        pass
 
 
 async def latency_suite(frameworks: list[str], repeats: int) -> dict[str, Any]:

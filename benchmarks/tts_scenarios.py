@@ -13,9 +13,9 @@ from common import (
     RATE,
     REPLY_3,
     TURN_5,
-    VOICE,
     NotSupported,
-    Turn,
+    bare_tts_request,
+    bare_tts_url,
     key,
     median,
     now,
@@ -41,26 +41,15 @@ def _pcm_since(emu: Any, index: int) -> bytes:
 
 async def server_ttfb(emu: Any, repeats: int) -> float:
     """The server's own time to first byte, seen by a bare aiohttp client on a warm socket."""
-    ws_url = emu.base_url.replace("http://", "ws://", 1) + "/waves/v1/tts/live"
     times: list[float] = []
     headers = {"Authorization": f"Bearer {key()}"}
     async with (
         aiohttp.ClientSession() as session,
-        session.ws_connect(ws_url, headers=headers) as ws,
+        session.ws_connect(bare_tts_url(emu.base_url), headers=headers) as ws,
     ):
         for i in range(repeats + 1):
-            msg = {
-                "model": "lightning_v3.1",
-                "voice_id": VOICE,
-                "sample_rate": RATE,
-                "language": "en",
-                "context_id": f"raw{i}",
-                "text": FIRST_SENTENCE,
-                "continue": False,
-                "complete_backoff_ms": 0,
-            }
             t0 = now()
-            await ws.send_str(json.dumps(msg))
+            await ws.send_str(bare_tts_request(f"raw{i}", FIRST_SENTENCE))
             first = None
             while True:
                 frame = json.loads((await ws.receive(timeout=10)).data)
@@ -210,7 +199,3 @@ SCENARIOS: dict[str, Callable[..., Any]] = {
     "sockets": sockets,
     "pause_loss": pause_loss,
 }
-
-
-def expect_turn(t: Turn) -> None:  # pragma: no cover - debugging aid
-    print(len(t.audio), t.first_audio, t.done)

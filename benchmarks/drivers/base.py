@@ -32,7 +32,6 @@ class TTSDriver:
     async def warm(self) -> None:
         """Prewarm: one short turn, so the next turn starts on an open socket."""
         await self.turn(["Warm up."])
-        await asyncio.sleep(0.3)  # let background reconnects (official LiveKit) finish
 
     async def turn(self, tokens: list[str], gap_s: float = 0.0) -> Turn:
         """Stream ``tokens`` (``gap_s`` apart) as one utterance; return when it is done."""

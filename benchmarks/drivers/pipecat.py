@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from common import RATE, VOICE, Turn, now
+from common import RATE, STALE_WINDOW_S, VOICE, Turn, now
 from pipecat.frames.frames import (
     InterruptionFrame,
     LLMFullResponseEndFrame,
@@ -46,11 +46,9 @@ class _PipecatTTS(TTSDriver):
                 turn = turns.setdefault(cid, Turn())
                 turn.pushes.append((t, len(f.audio)))
                 turn.audio += f.audio
-            elif isinstance(f, TTSTextFrame) and cid:
-                if f.pts is not None:  # a word may come before its context's first audio
-                    turns.setdefault(cid, Turn()).words.append((f.text, f.pts / 1e9))
-            elif isinstance(f, TTSStoppedFrame) and cid in turns:
-                turns[cid].done = t
+            elif isinstance(f, TTSTextFrame) and cid and f.pts is not None:
+                # a word may come before its context's first audio
+                turns.setdefault(cid, Turn()).words.append((f.text, f.pts / 1e9))
         return turns
 
     def _stopped(self, start: int) -> int:
@@ -91,11 +89,10 @@ class _PipecatTTS(TTSDriver):
         await self.h.send(InterruptionFrame())
         returned = now()
         await self.h.wait_for(lambda: bool(self.h.down.of(InterruptionFrame, start)))
-        await asyncio.sleep(0.5)  # anything stale arrives now
+        await asyncio.sleep(STALE_WINDOW_S)  # anything stale arrives now
         turns = list(self._turns(start).values())
         turn = turns[0]
         turn.started = t0
-        turn.done = now()
         return turn, cut, returned
 
 

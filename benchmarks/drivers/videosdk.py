@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from common import RATE, VOICE, Turn, now, playback
+from common import RATE, STALE_WINDOW_S, VOICE, Turn, now, playback
 
 from drivers.base import TTSDriver
 
@@ -66,7 +66,6 @@ class _VideoSDKTTS(TTSDriver):
         turn = self.track.turn = Turn()
         self.engine.reset_first_audio_tracking()
         await self.engine.synthesize(self._text(tokens, gap_s, turn))
-        turn.done = now()
         if self.words and turn.pushes:  # words are spoken at playback time: wait for them
             _, end, _ = playback(turn.pushes)
             await asyncio.sleep(max(0.0, end - now()) + 0.05)
@@ -92,14 +91,13 @@ class _VideoSDKTTS(TTSDriver):
             returned = now()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 15)
-            await asyncio.sleep(0.5)  # anything stale arrives now
+            await asyncio.sleep(STALE_WINDOW_S)  # anything stale arrives now
         finally:
             self.track.add_new_bytes = add  # type: ignore[method-assign]
             if not task.done():
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
-        turn.done = now()
         return turn, cut, returned
 
 
