@@ -150,19 +150,108 @@ def test_cancel_sends_cancel_request_and_drops_late_frames():
     assert audio_of(ev) == b"\x05\x00"
 
 
-def test_cancel_without_echo_routes_new_requests_to_the_next_context():
-    conn = TTSConnection(OPTS)
+def test_cancel_without_echo_holds_the_next_context_until_the_cancelled_one_is_quiet():
+    conn = TTSConnection(OPTS, cancel_quiet_s=0.3)
     a = conn.start_context("a")
     conn.push_text(a, "First.")
     conn.receive(chunk(b"\x01\x00", rid="ra"), 0)
-    conn.cancel(a)
+    conn.cancel(a, now=1.0)
+    b = conn.start_context("b")
+    conn.push_text(b, "Second.")
+    assert [m.get("cancel_request", False) for m in sent(conn)] == [False, True]
+    assert conn.next_deadline() == pytest.approx(1.3)
+    ev = conn.receive(chunk(b"\x09\x00", rid="ra"), 1.1)  # in flight for a
+    ev += conn.receive(chunk(b"\x08\x00", rid="ra2"), 1.2)  # a's next release, unlabelled
+    assert ev == []
+    assert conn.next_deadline() == pytest.approx(1.5)
+    assert conn.poll(1.4) == [] and sent(conn) == []
+    conn.poll(1.5)
+    assert [m["text"] for m in sent(conn)] == ["Second."]
+    ev = conn.receive(chunk(b"\x02\x00", rid="rb"), 1.6)  # new request: b's
+    assert audio_of(ev) == b"\x02\x00"
+    assert all(e.context_id == "b" for e in ev if isinstance(e, AudioReceived))
+    assert conn.next_deadline() is None
+
+
+def test_cancel_during_first_audio_wait_never_leaks_into_the_next_context():
+    """The cancel lands before any frame; the server's frames for it are still in flight,
+    under a request id never seen: none of them may become the next context's audio."""
+    conn = TTSConnection(OPTS, cancel_quiet_s=0.3)
+    a = conn.start_context("a")
+    conn.push_text(a, "Cancelled turn.")
+    conn.end_input(a)
+    conn.cancel(a, now=0.0)
+    b = conn.start_context("b")
+    conn.push_text(b, "Next turn.")
+    conn.end_input(b)
+    events = []
+    for i in range(3):  # a's audio, in flight
+        events += conn.receive(chunk(b"\xaa\xaa", rid="ra"), 0.05 + i * 0.01)
+    events += conn.receive(complete(rid="ra"), 0.1)
+    events += conn.poll(0.4)
+    assert [m["text"] for m in sent(conn) if not m.get("cancel_request")][-2:] == [
+        "Next turn.",
+        "",
+    ]
+    events += conn.receive(chunk(b"\x02\x00", rid="rb"), 0.5)
+    assert audio_of(events, "b") == b"\x02\x00"
+    assert b"\xaa" not in audio_of(events)
+
+
+def test_cancel_with_echoed_ids_sends_the_next_context_at_once():
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    conn.push_text(a, "First.")
+    conn.receive(chunk(b"\x01\x00", rid="ra", ctx="a"), 0)
+    conn.cancel(a, now=1.0)
     b = conn.start_context("b")
     conn.push_text(b, "Second.")
     assert [m.get("cancel_request", False) for m in sent(conn)] == [False, True, False]
-    ev = conn.receive(chunk(b"\x09\x00", rid="ra"), 0)  # in flight for a
-    ev += conn.receive(chunk(b"\x02\x00", rid="rb"), 0)  # new request: b's
+    ev = conn.receive(chunk(b"\x09\x00", rid="ra", ctx="a"), 1.1)
+    ev += conn.receive(chunk(b"\x02\x00", rid="rb", ctx="b"), 1.1)
     assert audio_of(ev) == b"\x02\x00"
-    assert all(e.context_id == "b" for e in ev if isinstance(e, AudioReceived))
+
+
+def test_a_timed_out_context_fails_and_retires_the_socket():
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    conn.push_text(a, "Hello.")
+    conn.end_input(a)
+    (event,) = conn.time_out(a)
+    assert isinstance(event, ContextFailed)
+    assert event.error.kind is ErrorKind.TIMEOUT and event.error.retryable
+    assert not conn.reusable
+    assert conn.time_out(a) == []
+
+
+@pytest.mark.parametrize("start", [1e308, float("inf"), -1.0, 4000.0, "1", None])
+def test_an_implausible_word_time_is_ignored_and_the_context_goes_on(start):
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    conn.push_text(a, "Hi there.")
+    conn.end_input(a)
+    frame = json.dumps(
+        {
+            "status": "word_timestamp",
+            "context_id": "a",
+            "data": {"word": "Hi", "start": start, "end": 0.2},
+        }
+    )
+    (ignored,) = conn.receive(frame, 0)
+    assert isinstance(ignored, FrameIgnored) and "implausible" in ignored.reason
+    ev = conn.receive(chunk(b"\x01\x00", ctx="a"), 0)
+    assert audio_of(ev) == b"\x01\x00"
+    assert conn.context_state(a) is ContextState.CLOSING
+
+
+def test_text_with_a_lone_surrogate_is_refused_before_anything_is_sent():
+    conn = TTSConnection(OPTS)
+    a = conn.start_context("a")
+    with pytest.raises(ValueError, match="lone surrogate U\\+D800 at index 3"):
+        conn.push_text(a, "Hi \ud800 there")
+    with pytest.raises(ValueError, match="lone surrogate"):
+        conn.synthesize("\udfff")
+    assert sent(conn) == []
 
 
 def test_new_request_before_next_context_is_sent_belongs_to_the_cancelled_one():
@@ -447,7 +536,7 @@ def apply(conn: TTSConnection, kind: str, arg, now: float):
     if kind == "frame":
         return conn.receive(arg, now)
     if kind == "cancel":
-        return conn.cancel(arg)
+        return conn.cancel(arg, now)
     if kind == "end":
         return conn.end_input(arg)
     if kind == "poll":
@@ -548,7 +637,8 @@ def test_the_audio_shortcut_changes_nothing_but_speed(actions, fmt):
             events = apply(conn, kind, arg, now)
             outcomes.append((_outcome(events), conn.data_to_send(), conn.echoes_ids))
             graced = [c.grace_deadline for c in conn._contexts.values() if c.grace_deadline]
-            assert conn.next_deadline() == (min(graced) if graced else None)
+            due = [*graced, *conn._draining.values()]
+            assert conn.next_deadline() == (min(due) if due else None)
         assert outcomes[0] == outcomes[1]
     fast, slow = conns
     assert fast.stats == slow.stats

@@ -56,9 +56,28 @@ def test_chunk_with_bad_base64_is_a_protocol_error():
         parse_tts_frame('{"status":"chunk","data":{"audio":"@@@"}}')
 
 
-def test_word_with_non_numeric_time_is_a_protocol_error():
-    with pytest.raises(ProtocolError):
-        parse_tts_frame('{"status":"word_timestamp","data":{"word":"a","start":"x","end":1}}')
+@pytest.mark.parametrize("start", ['"x"', "1e308", "-0.5", "NaN", "Infinity", "3600.5"])
+def test_word_with_an_implausible_time_is_an_ignorable_frame(start):
+    frame = parse_tts_frame(
+        f'{{"status":"word_timestamp","data":{{"word":"a","start":{start},"end":1}}}}'
+    )
+    assert isinstance(frame, UnknownFrame)
+    assert frame.status == "word_timestamp" and "implausible" in frame.reason
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True), st.floats(allow_nan=True))
+def test_a_parsed_word_always_has_bounded_times(start, end):
+    msg = {"status": "word_timestamp", "data": {"word": "a", "start": start, "end": end}}
+    frame = parse_tts_frame(json.dumps(msg))
+    if isinstance(frame, WordFrame):
+        assert 0.0 <= frame.start <= frame.end <= 3600.0
+    else:
+        assert isinstance(frame, UnknownFrame)
+
+
+def test_deeply_nested_json_is_a_protocol_error():
+    with pytest.raises(ProtocolError, match="not valid JSON"):
+        parse_tts_frame("[" * 100_000)
 
 
 json_values = st.recursive(

@@ -15,8 +15,22 @@ from smallest_core.endpoints import (
     resolve_api_key,
     resolve_base_url,
 )
-from smallest_core.errors import ErrorKind, ProtocolError, SmallestError
+from smallest_core.errors import (
+    ErrorKind,
+    ProtocolError,
+    SmallestError,
+    decode_json,
+    error_from_audio_response,
+)
+from smallest_core.limits import (
+    MAX_ERROR_BODY_BYTES,
+    MAX_FRAME_BYTES,
+    check_duration,
+    check_text,
+)
 from smallest_core.options import STTOptions, TTSOptions
+from smallest_core.redaction import redact
+from smallest_core.retry import MAX_RECONNECT_ATTEMPTS, backoff, should_reconnect
 from smallest_core.stt import (
     AudioChunker,
     BatchTranscript,
@@ -48,6 +62,9 @@ __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
+    "MAX_ERROR_BODY_BYTES",
+    "MAX_FRAME_BYTES",
+    "MAX_RECONNECT_ATTEMPTS",
     "ApiKey",
     "AudioChunker",
     "AudioReceived",
@@ -80,6 +97,13 @@ __all__ = [
     "WordTimeline",
     "__version__",
     "auth_headers",
+    "backoff",
+    "check_duration",
+    "check_text",
+    "decode_json",
+    "error_from_audio_response",
+    "redact",
     "resolve_api_key",
     "resolve_base_url",
+    "should_reconnect",
 ]

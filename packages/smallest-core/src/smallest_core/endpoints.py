@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from smallest_core import catalog
+from smallest_core.redaction import remember_secret
 
 DEFAULT_BASE_URL = "https://api.smallest.ai"
 BASE_URL_ENV = "SMALLEST_BASE_URL"
@@ -27,14 +28,25 @@ _HTTP_SCHEME = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
 
 
 class ApiKey:
-    """An API key that never shows itself in ``repr``, ``str``, logs or tracebacks."""
+    """An API key that never shows itself in ``repr``, ``str``, logs or tracebacks.
+
+    A key with whitespace or control characters inside (CR/LF would inject a header) is
+    refused at construction.
+    """
 
     __slots__ = ("_secret",)
 
     def __init__(self, secret: str) -> None:
         if not isinstance(secret, str) or not secret.strip():
             raise ValueError("the API key must be a non-empty string")
-        self._secret = secret.strip()
+        secret = secret.strip()
+        if any(ch.isspace() or not ch.isprintable() for ch in secret):
+            raise ValueError(
+                "the API key must not contain whitespace or control characters "
+                "(CR, LF, tab, ...): check how it was copied"
+            )
+        self._secret = secret
+        remember_secret(secret)
 
     def reveal(self) -> str:
         """The secret itself, for building the ``Authorization`` header only."""

@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from smallest_core.limits import MAX_ERROR_BODY_BYTES, MAX_FRAME_BYTES, shorten
+from smallest_core.redaction import redact, redact_value
+
 
 class ErrorKind(StrEnum):
     """What went wrong, in terms a caller can act on."""
@@ -45,8 +48,9 @@ _RETRYABLE = {
 class SmallestError(Exception):
     """A failure reported by (or while talking to) the Waves API.
 
-    The text of the exception is the server's own message when there is one. It never
-    contains the API key.
+    The text of the exception is the server's own message when there is one, cut to a
+    readable length. It never contains the API key: message and body are redacted here,
+    whatever built the error.
     """
 
     def __init__(
@@ -60,6 +64,9 @@ class SmallestError(Exception):
         request_id: str | None = None,
         body: Any = None,
     ) -> None:
+        message = shorten(redact(message))
+        if isinstance(body, str | bytes) and len(body) > MAX_ERROR_BODY_BYTES:
+            body = body[:MAX_ERROR_BODY_BYTES]
         super().__init__(message)
         self.message = message
         self.kind = kind
@@ -67,7 +74,7 @@ class SmallestError(Exception):
         self.code = code
         self.retry_after = retry_after
         self.request_id = request_id
-        self.body = body
+        self.body = redact_value(body)
 
     @property
     def retryable(self) -> bool:
@@ -88,6 +95,20 @@ class ProtocolError(SmallestError):
 
     def __init__(self, message: str, *, body: Any = None) -> None:
         super().__init__(message, kind=ErrorKind.PROTOCOL, body=body)
+
+
+def decode_json(data: str | bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Any:
+    """``json.loads`` for server data: malformed, oversized (over ``max_bytes``) or too
+    deeply nested input raises :class:`ProtocolError`, never ``RecursionError``."""
+    if len(data) > max_bytes:
+        raise ProtocolError(f"server data of {len(data)} bytes is over the {max_bytes} limit")
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ProtocolError("server data is nested too deeply to decode") from None
+    except (ValueError, TypeError) as exc:
+        snippet = data[:120] if isinstance(data, str) else data[:120].decode("utf-8", "replace")
+        raise ProtocolError(f"server data is not valid JSON: {snippet!r}") from exc
 
 
 _IDLE_WORDS = ("inactivity", "idle", "timed out", "timeout")
@@ -217,12 +238,15 @@ def error_from_http(
     headers: Mapping[str, str] | None = None,
 ) -> SmallestError:
     """Build the error for a non-2xx HTTP response (also a refused WebSocket upgrade)."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+    if isinstance(body, bytes):
+        text = body[:MAX_ERROR_BODY_BYTES].decode("utf-8", "replace")
+    else:
+        text = (body or "")[:MAX_ERROR_BODY_BYTES]
     parsed: Any = None
     if text:
         try:
-            parsed = json.loads(text)
-        except ValueError:
+            parsed = decode_json(text)
+        except ProtocolError:
             parsed = None
     message = error_message(parsed) if parsed is not None else None
     if message is None:
@@ -242,6 +266,28 @@ def error_from_http(
         request_id=request_id,
         body=parsed if parsed is not None else (text or None),
     )
+
+
+_NOT_AUDIO_TYPES = ("text/", "application/json", "application/problem+json")
+
+
+def error_from_audio_response(content_type: str | None, head: bytes) -> SmallestError | None:
+    """The error for an HTTP 200 whose body should be audio but is a page or a JSON error.
+
+    ``head`` is the start of the body (up to ``MAX_ERROR_BODY_BYTES``). The sync route
+    labels every format ``audio/wav``, so only a declared text or JSON type counts; the
+    body's own message becomes the error's text. ``None`` means: treat it as audio.
+    """
+    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    if not mime.startswith(_NOT_AUDIO_TYPES):
+        return None
+    error = error_from_http(200, head)
+    detail = error.message.removeprefix("HTTP 200: ").removeprefix("HTTP 200")
+    message = f"the server answered 200 with {mime} instead of audio"
+    if detail:
+        message += f": {detail}"
+    kind = classify_message(detail) if detail else ErrorKind.PROTOCOL
+    return SmallestError(message, kind=kind, status_code=200, code=error.code, body=error.body)
 
 
 def error_from_frame(frame: Mapping[str, Any]) -> SmallestError:

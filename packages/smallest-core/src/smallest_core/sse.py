@@ -17,12 +17,13 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from smallest_core.errors import ProtocolError
+from smallest_core.errors import ProtocolError, decode_json
+from smallest_core.limits import shorten
+from smallest_core.redaction import redact
 
 __all__ = [
     "SseAudio",
@@ -50,7 +51,8 @@ class SseParser:
     """WHATWG ``text/event-stream`` parser fed with bytes in arbitrary pieces.
 
     Invalid UTF-8 is replaced with U+FFFD, as the spec requires. A line longer than
-    ``max_line_chars`` raises :class:`ProtocolError` (bounds memory on garbage input).
+    ``max_line_chars``, or an event whose data lines add up to more than that before its
+    closing blank line, raises :class:`ProtocolError` (bounds memory on garbage input).
     :attr:`retry` holds the last valid ``retry:`` value in milliseconds.
     """
 
@@ -64,6 +66,7 @@ class SseParser:
         self._skip_lf = False
         self._event_type = ""
         self._data: list[str] = []
+        self._data_len = 0
 
     def feed(self, data: bytes) -> list[SseEvent]:
         """Consume bytes; return the events whose terminating blank line they complete."""
@@ -79,7 +82,7 @@ class SseParser:
             if line:
                 self._process_line(line, events)
             self._dispatch(events)
-        self._data, self._event_type = [], ""
+        self._data, self._event_type, self._data_len = [], "", 0
         self._skip_lf = False
         return events
 
@@ -126,6 +129,11 @@ class SseParser:
         if colon and value[:1] == " ":
             value = value[1:]
         if name == "data":
+            self._data_len += len(value) + 1
+            if self._data_len > self.max_line_chars:
+                raise ProtocolError(
+                    f"SSE event longer than {self.max_line_chars} characters without an end"
+                )
             self._data.append(value)
         elif name == "event":
             self._event_type = value
@@ -137,7 +145,7 @@ class SseParser:
 
     def _dispatch(self, events: list[SseEvent]) -> None:
         data, event_type = self._data, self._event_type
-        self._data, self._event_type = [], ""
+        self._data, self._event_type, self._data_len = [], "", 0
         if data:
             events.append(SseEvent(event_type or "message", "\n".join(data), self.last_event_id))
 
@@ -229,10 +237,10 @@ class TtsSseDecoder:
         if not text:
             return
         try:
-            obj = json.loads(text)
-        except ValueError as exc:
+            obj = decode_json(text)
+        except ProtocolError as exc:
             if event.event == "error":
-                items.append(SseError(text, {}))
+                items.append(SseError(redact(shorten(text)), {}))
                 return
             raise ProtocolError(f"malformed JSON in SSE frame: {text[:200]!r}") from exc
         if not isinstance(obj, dict):

@@ -7,7 +7,6 @@ continuous when a settings change or a dropped socket forces a new connection.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +14,15 @@ from typing import Any
 from smallest_core.errors import (
     ProtocolError,
     SmallestError,
+    decode_json,
     error_from_frame,
     error_from_http,
 )
 from smallest_core.options import STTOptions
 from smallest_core.tts_frames import decode_json_frame
+
+_MAX_BATCH_RESPONSE_BYTES = 64 * 1024 * 1024
+"""A transcript of hours of audio with word timings stays far below this."""
 
 FINALIZE_MESSAGE = '{"type":"finalize"}'
 CLOSE_STREAM_MESSAGE = '{"type":"close_stream"}'
@@ -323,9 +326,9 @@ def parse_batch_response(
     if not 200 <= status < 300:
         raise error_from_http(status, body, headers)
     try:
-        msg = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ProtocolError("transcription response is not JSON") from exc
+        msg = decode_json(body, max_bytes=_MAX_BATCH_RESPONSE_BYTES)
+    except ProtocolError as exc:
+        raise ProtocolError(f"transcription response is not usable JSON: {exc.message}") from exc
     if not isinstance(msg, dict):
         raise ProtocolError("transcription response is not a JSON object")
     text = msg.get("transcription")

@@ -23,11 +23,18 @@ connection sends each context id as ``request_id``), else by the server's ``requ
 and the order in which contexts were sent. When the server has not been seen to echo
 ids, a new context's text is held back until the previous context is resolved, so
 order-based routing can never mix two contexts.
+
+A cancel is the one place where order cannot tell contexts apart: the server may already
+have frames of the cancelled context in flight, under a ``request_id`` never seen before.
+So on a server not seen to echo ids, the context after a cancelled one is held until the
+cancelled one has been quiet for ``cancel_quiet_s`` (every frame in between is its, and
+dropped); :meth:`TTSConnection.next_deadline` says when to :meth:`~TTSConnection.poll`.
 """
 
 from __future__ import annotations
 
 import binascii
+import time
 from binascii import a2b_base64
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -37,6 +44,7 @@ from typing import Any, Literal
 from smallest_core import tts_messages
 from smallest_core.audio import alaw_decode, ulaw_decode
 from smallest_core.errors import ErrorKind, ProtocolError, SmallestError, connection_error
+from smallest_core.limits import check_text
 from smallest_core.options import TTSOptions
 from smallest_core.timeline import TimedWord, WordTimeline
 from smallest_core.tts_frames import (
@@ -56,6 +64,8 @@ Protocol = Literal["continuations", "legacy"]
 
 DEFAULT_END_GRACE_S = 0.3
 MAX_END_GRACE_S = 2.0
+DEFAULT_CANCEL_QUIET_S = 0.3
+"""How long a cancelled context must stay quiet before the next one is sent (no-echo)."""
 _RESOLVED_CONTEXTS_KEPT = 64
 
 
@@ -203,9 +213,11 @@ class TTSConnection:
         protocol: Protocol = "continuations",
         end_rule: EndRule = "auto",
         end_grace_s: float = DEFAULT_END_GRACE_S,
+        cancel_quiet_s: float = DEFAULT_CANCEL_QUIET_S,
         words_for_end_detection: bool = True,
     ) -> None:
         options.check_websocket()
+        self.cancel_quiet_s = cancel_quiet_s
         self.words_for_end_detection = words_for_end_detection
         """Request word timestamps even when the caller does not surface them: a
         ``complete`` that arrives once every word is timed is an unambiguous end."""
@@ -227,6 +239,9 @@ class TTSConnection:
         self._rid_owner: dict[str, str] = {}
         self._graced: dict[str, float] = {}
         """Contexts with a grace deadline, and when (``next_deadline`` without a scan)."""
+        self._draining: dict[str, float] = {}
+        """Cancelled contexts whose late frames may still arrive unlabelled, and until when
+        the contexts after them are held."""
         self._outgoing: list[str] = []
 
     # -------------------------------------------------------------- outgoing side
@@ -260,6 +275,7 @@ class TTSConnection:
         ctx = self._ctx(context_id)
         if ctx.state in _RESOLVED or not text:
             return
+        check_text(text)
         if ctx.close_requested or ctx.state is ContextState.CLOSING:
             raise RuntimeError(f"context {context_id!r} is closed for input")
         ctx.timeline.add_text(text)
@@ -285,6 +301,7 @@ class TTSConnection:
 
     def synthesize(self, text: str, options: TTSOptions | None = None) -> str:
         """A one-shot request: a new context with all of its text, closed at once."""
+        check_text(text)
         ctx_id = self.start_context(options=options)
         ctx = self._contexts[ctx_id]
         ctx.timeline.add_text(text)
@@ -298,8 +315,13 @@ class TTSConnection:
             self._flush_held(ctx)
         return ctx_id
 
-    def cancel(self, context_id: str) -> list[TTSEvent]:
-        """Barge-in: tell the server to drop the context; its late frames are dropped."""
+    def cancel(self, context_id: str, now: float | None = None) -> list[TTSEvent]:
+        """Barge-in: tell the server to drop the context; its late frames are dropped.
+
+        ``now`` (the caller's monotonic clock; ``time.monotonic()`` when omitted) starts
+        the quiet period after which the next context is sent, on a server that does not
+        echo ids (see the module docstring).
+        """
         ctx = self._contexts.get(context_id)
         if ctx is None or ctx.state in _RESOLVED:
             return []
@@ -312,8 +334,23 @@ class TTSConnection:
                 self.reusable = False
             else:
                 self._outgoing.append(tts_messages.cancel_message(ctx.options, ctx.id))
+                if not self.echoes_ids:
+                    start = time.monotonic() if now is None else now
+                    self._draining[ctx.id] = start + self.cancel_quiet_s
         self._prune()
         return self._release_held()
+
+    def time_out(self, context_id: str) -> list[TTSEvent]:
+        """The server owed the context audio and sent none in time: it fails, and the
+        socket is not trusted with another context (``reusable`` becomes False)."""
+        self.reusable = False
+        ctx = self._contexts.get(context_id)
+        if ctx is None or ctx.state in _RESOLVED:
+            return []
+        error = SmallestError(
+            "the server sent no audio in time for this context", kind=ErrorKind.TIMEOUT
+        )
+        return self._fail(ctx, error)
 
     # -------------------------------------------------------------- incoming side
     def receive(self, data: str | bytes, now: float) -> list[TTSEvent]:
@@ -333,7 +370,7 @@ class TTSConnection:
             return self._fail_oldest(exc)
         if isinstance(frame, UnknownFrame):
             self.stats.ignored_frames += 1
-            return [FrameIgnored(f"frame with unknown status {frame.status!r}")]
+            return [FrameIgnored(frame.reason or f"frame with unknown status {frame.status!r}")]
         if isinstance(frame, ErrorFrame) and is_idle_timeout(frame.error):
             return self._on_idle_timeout(frame.error)
         ctx = self._route(frame.ids)
@@ -388,15 +425,18 @@ class TTSConnection:
             if ctx.grace_deadline is not None and ctx.grace_deadline <= now:
                 ctx.ended_by_grace = True
                 events.extend(self._end(ctx, "grace"))
-        if events:
+        drained = [key for key, until in self._draining.items() if until <= now]
+        for key in drained:
+            del self._draining[key]
+        if events or drained:
             events.extend(self._release_held())
         return events
 
     def next_deadline(self) -> float | None:
         """The earliest ``now`` at which :meth:`poll` has something to decide."""
-        if not self._graced:  # the usual case, checked once per frame
+        if not self._graced and not self._draining:  # the usual case, checked per frame
             return None
-        return min(self._graced.values())
+        return min((*self._graced.values(), *self._draining.values()))
 
     def _set_grace(self, ctx: _Context, deadline: float | None) -> None:
         ctx.grace_deadline = deadline
@@ -411,6 +451,7 @@ class TTSConnection:
             return []
         self.closed = True
         self.reusable = False
+        self._draining.clear()
         events: list[TTSEvent] = []
         for ctx in list(self._contexts.values()):
             if ctx.state in _RESOLVED:
@@ -461,11 +502,13 @@ class TTSConnection:
             return False
         if self.protocol == "legacy":
             return True
-        if self.echoes_ids:
+        if self.echoes_ids:  # late frames of a cancelled context carry its id
             return True
         for other in self._contexts.values():
             if other is ctx:
                 return True
+            if other.id in self._draining:
+                return False
             if other.sent_any and other.state in (ContextState.OPEN, ContextState.CLOSING):
                 return False
         return True
@@ -554,6 +597,8 @@ class TTSConnection:
 
     def _apply(self, ctx: _Context, frame: TtsFrame, now: float) -> list[TTSEvent]:
         if ctx.state in _RESOLVED:
+            if ctx.id in self._draining:  # still arriving: the next context keeps waiting
+                self._draining[ctx.id] = now + self.cancel_quiet_s
             size = len(frame.audio) if isinstance(frame, ChunkFrame) else 0
             ctx.stats.dropped_frames += 1
             ctx.stats.dropped_bytes += size
@@ -672,6 +717,7 @@ class TTSConnection:
         resolved = [k for k, c in self._contexts.items() if c.state in _RESOLVED]
         for key in resolved[:-_RESOLVED_CONTEXTS_KEPT]:
             ctx = self._contexts.pop(key)
+            self._draining.pop(key, None)
             for rid in ctx.request_ids:
                 self._rid_owner.pop(rid, None)
 

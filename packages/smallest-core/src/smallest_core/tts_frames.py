@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smallest_core.errors import ProtocolError, SmallestError, error_from_frame
+from smallest_core.limits import MAX_WORD_TIME_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +64,13 @@ class ErrorFrame:
 
 @dataclass(frozen=True, slots=True)
 class UnknownFrame:
-    """A well-formed JSON frame with a ``status`` this client does not know."""
+    """A well-formed JSON frame this client cannot use: an unknown ``status``, or a known
+    one whose values are out of bounds (``reason`` says which)."""
 
     ids: FrameIds
     status: str | None
     raw: Mapping[str, Any]
+    reason: str = ""
 
 
 TtsFrame = ChunkFrame | WordFrame | CompleteFrame | ErrorFrame | UnknownFrame
@@ -93,12 +96,14 @@ def _ids(msg: Mapping[str, Any]) -> FrameIds:
     )
 
 
-def _number(value: Any, what: str) -> float:
+def _word_time(value: Any) -> float | None:
+    """A word time in seconds, or ``None`` when it is not a plausible one."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ProtocolError(f"word_timestamp frame has a non-numeric {what}: {value!r}")
+        return None
     result = float(value)
-    if result != result or result in (float("inf"), float("-inf")):
-        raise ProtocolError(f"word_timestamp frame has a non-finite {what}")
+    # Also rejects NaN and infinities (every comparison with NaN is false).
+    if not 0.0 <= result <= MAX_WORD_TIME_S:
+        return None
     return result
 
 
@@ -156,8 +161,11 @@ def frame_from_message(msg: dict[str, Any]) -> TtsFrame:
         word = payload.get("word")
         if not isinstance(word, str):
             raise ProtocolError("word_timestamp frame without a word")
-        start = _number(payload.get("start"), "start")
-        end = _number(payload.get("end"), "end")
+        start, end = _word_time(payload.get("start")), _word_time(payload.get("end"))
+        if start is None or end is None:
+            times = (payload.get("start"), payload.get("end"))
+            reason = f"word {word[:40]!r} with implausible times {times!r}"
+            return UnknownFrame(ids, status, msg, reason[:200])
         index = payload.get("id")
         return WordFrame(
             ids,

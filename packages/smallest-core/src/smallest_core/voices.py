@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from smallest_core import catalog
-from smallest_core.errors import ProtocolError, error_from_http
+from smallest_core.errors import ProtocolError, decode_json, error_from_http
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +65,9 @@ def parse_voices(status: int, body: bytes, headers: Mapping[str, str] | None = N
     if not 200 <= status < 300:
         raise error_from_http(status, body, headers)
     try:
-        msg = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ProtocolError("voices response is not JSON") from exc
+        msg = decode_json(body)
+    except ProtocolError as exc:
+        raise ProtocolError(f"voices response is not usable JSON: {exc.message}") from exc
     items = msg.get("voices") if isinstance(msg, dict) else msg
     if not isinstance(items, list):
         raise ProtocolError("voices response has no 'voices' list")
