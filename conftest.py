@@ -16,6 +16,16 @@ from typing import Any
 
 import pytest
 
+try:
+    from hypothesis import settings as _hypothesis_settings
+except ImportError:  # a session without property tests
+    pass
+else:
+    # Property tests assert behaviour, never speed: a loaded 2-core CI machine must not
+    # turn a slow example into a failure.
+    _hypothesis_settings.register_profile("suite", deadline=None)
+    _hypothesis_settings.load_profile("suite")
+
 _reports: list[str] = []
 
 
