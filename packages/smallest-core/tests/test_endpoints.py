@@ -60,3 +60,29 @@ def test_plain_http_to_a_remote_host_is_refused():
     assert "sk_secret_value" not in str(info.value)
     assert resolve_api_key("sk_x", "http://localhost:8000").reveal() == "sk_x"
     assert resolve_api_key(ApiKey("sk_y"), "http://[::1]:8000").reveal() == "sk_y"
+
+
+@pytest.mark.parametrize("language", ["ja", "zh", "ko", "yue", "multi-asian"])
+def test_east_asian_streaming_goes_to_the_us_host(language):
+    public = Endpoints.resolve("https://api.smallest.ai")
+    assert public.for_stt_language(language).base_url == "https://api.us.smallest.ai"
+    with pytest.raises(ValueError, match=r"only from the us host \(https://api.us"):
+        public.for_stt_language(language, "india")
+
+
+@pytest.mark.parametrize("language", ["ta", "te", "kn", "ml", "multi-south-indic"])
+def test_south_indic_streaming_stays_on_the_india_host(language):
+    us = Endpoints.resolve("https://api.us.smallest.ai")
+    assert us.for_stt_language(language).base_url == "https://api.smallest.ai"
+    with pytest.raises(ValueError, match="only from the india host"):
+        us.for_stt_language(language, "us")
+
+
+def test_a_custom_root_is_kept_and_regions_are_checked():
+    local = Endpoints.resolve("http://127.0.0.1:8080")
+    assert local.for_stt_language("ja") is local
+    public = Endpoints.resolve(None)
+    assert public.for_stt_language("en", "us").base_url == "https://api.us.smallest.ai"
+    assert public.for_stt_language("en") is public
+    with pytest.raises(ValueError, match="allowed: auto, india, us"):
+        public.for_stt_language("en", "eu")

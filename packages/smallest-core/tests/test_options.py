@@ -83,3 +83,9 @@ def test_stt_query_and_validation():
         STTOptions(keywords=("a,b",))
     with pytest.raises(ValueError, match="streaming STT"):
         check_streaming_stt(STTOptions(language="uk"))
+
+
+def test_keywords_are_capped_at_the_documented_session_limit():
+    assert len(STTOptions(keywords=tuple(f"k{i}" for i in range(100))).keywords) == 100
+    with pytest.raises(ValueError, match="at most 100 keywords"):
+        STTOptions(keywords=tuple(f"k{i}" for i in range(101)))

@@ -277,6 +277,12 @@ STT_BATCH_LANGUAGES: tuple[str, ...] = (
     "multi-asian",
     "multi-indic",
 )
+STT_US_ONLY_LANGUAGES = frozenset({"zh", "yue", "ja", "ko", "multi-asian"})
+"""Streamed only from the US host; the India-served default host closes without a word."""
+STT_INDIA_ONLY_LANGUAGES = frozenset({"ta", "te", "kn", "ml", "multi-south-indic"})
+"""Streamed only from the India host (the default); the US host refuses them."""
+STT_MAX_KEYWORDS = 100
+"""Boosted terms per session (the stricter of the two documented limits)."""
 STT_SAMPLE_RATES: tuple[int, ...] = (8000, 16000, 22050, 24000, 44100, 48000)
 STT_ENCODINGS: tuple[str, ...] = ("linear16", "linear32", "alaw", "mulaw", "opus", "ogg_opus")
 EOU_TIMEOUT_RANGE_MS: tuple[int, int] = (100, 10000)

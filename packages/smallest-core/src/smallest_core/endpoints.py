@@ -12,12 +12,18 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from smallest_core import catalog
 from smallest_core.redaction import remember_secret
 
 DEFAULT_BASE_URL = "https://api.smallest.ai"
+US_BASE_URL = "https://api.us.smallest.ai"
+"""The US host (Oregon); the default host is served from India."""
+Region = Literal["auto", "india", "us"]
+REGIONS: tuple[str, ...] = ("auto", "india", "us")
+_REGION_HOSTS = {"india": DEFAULT_BASE_URL, "us": US_BASE_URL}
 BASE_URL_ENV = "SMALLEST_BASE_URL"
 API_KEY_ENV = "SMALLEST_API_KEY"
 LOCAL_PLACEHOLDER_KEY = "sk_local"
@@ -144,6 +150,31 @@ class Endpoints:
     def resolve(cls, base_url: str | None = None) -> Endpoints:
         """Endpoints for ``base_url`` (or ``SMALLEST_BASE_URL``, or the public API)."""
         return cls(resolve_base_url(base_url))
+
+    def for_stt_language(self, language: str, region: str = "auto") -> Endpoints:
+        """The endpoints that can stream ``language`` in ``region``.
+
+        East-Asian languages stream only from the US host, South-Indic ones only from the
+        India host (the default). With ``region="auto"`` the public API root is switched
+        to the host that serves the language; a custom root (an emulator, a proxy) is
+        kept as it is. A region that cannot serve the language is a ``ValueError``.
+        """
+        catalog.check_choice("region", region, REGIONS)
+        needed = None
+        if language in catalog.STT_US_ONLY_LANGUAGES:
+            needed = "us"
+        elif language in catalog.STT_INDIA_ONLY_LANGUAGES:
+            needed = "india"
+        if needed is not None and region not in ("auto", needed):
+            raise ValueError(
+                f"STT language {language!r} streams only from the {needed} host "
+                f"({_REGION_HOSTS[needed]}), not region={region!r}: "
+                f"use region={needed!r} or 'auto'"
+            )
+        target = needed or (region if region != "auto" else None)
+        if target is None or self.base_url not in _REGION_HOSTS.values():
+            return self
+        return Endpoints(_REGION_HOSTS[target])
 
     @property
     def ws_base(self) -> str:

@@ -146,6 +146,10 @@ class STTOptions:
         if self.numerals is not None:
             catalog.check_choice("numerals", self.numerals, ("auto", "true", "false"))
         keywords = tuple(_keyword(k) for k in self.keywords)
+        if len(keywords) > catalog.STT_MAX_KEYWORDS:
+            raise ValueError(
+                f"at most {catalog.STT_MAX_KEYWORDS} keywords per session, got {len(keywords)}"
+            )
         object.__setattr__(self, "keywords", keywords)
 
     def with_changes(self, **changes: Any) -> Self:
