@@ -89,3 +89,53 @@ def test_keywords_are_capped_at_the_documented_session_limit():
     assert len(STTOptions(keywords=tuple(f"k{i}" for i in range(100))).keywords) == 100
     with pytest.raises(ValueError, match="at most 100 keywords"):
         STTOptions(keywords=tuple(f"k{i}" for i in range(101)))
+
+
+def test_lightning_v3_2_carries_affect_per_utterance():
+    from smallest_core import Affect, Endpoints
+
+    opts = TTSOptions(
+        model="lightning-v3.2",
+        voice_id="v32voice",
+        sample_rate=24000,
+        affect=Affect(emotion="happy", pitch="high", instruction="sound reassuring"),
+    )
+    fields = opts.request_fields()
+    assert fields["model"] == "lightning_v3.2"
+    assert fields["emotion"] == "happy" and fields["pitch"] == "high"
+    assert fields["instruction"] == "sound reassuring" and "volume" not in fields
+    calmer = opts.with_changes(affect=Affect(emotion="sad", prosody="monotone"))
+    assert calmer.request_fields()["prosody"] == "monotone"
+    url = Endpoints.resolve("https://api.smallest.ai").tts_http_for(opts.model)
+    assert url == "https://api.smallest.ai/waves/v1/lightning-v3.2/get_speech"
+    assert Endpoints.resolve(None).tts_http_for("lightning_v3.1").endswith("/waves/v1/tts")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"emotion": "ecstatic"}, "neutral, sad, happy, angry"),
+        ({"pitch": "very high"}, "low, mid, high"),
+        ({"volume": "loud"}, "silent, low, normal, high"),
+        ({"prosody": "sing"}, "normal, monotone, expressive"),
+        ({"instruction": "  "}, "non-empty"),
+    ],
+)
+def test_bad_affect_names_the_allowed_values(kwargs, match):
+    from smallest_core import Affect
+
+    with pytest.raises(ValueError, match=match):
+        Affect(**kwargs)
+
+
+def test_affect_needs_v3_2_and_v3_2_is_http_only():
+    from smallest_core import Affect
+
+    with pytest.raises(ValueError, match=r"needs model='lightning_v3\.2'"):
+        TTSOptions(affect=Affect(emotion="happy"))
+    with pytest.raises(ValueError, match="not interchangeable"):
+        TTSOptions(model="lightning_v3.2", voice_id="sophia")
+    with pytest.raises(ValueError, match="no streaming route"):
+        TTSOptions(model="lightning_v3.2", voice_id="v32voice").check_websocket()
+    with pytest.raises(ValueError, match="en, hi, auto"):
+        TTSOptions(model="lightning_v3.2", voice_id="v32voice", language="de")

@@ -42,7 +42,7 @@ from smallest_core.limits import (
     check_duration,
     check_text,
 )
-from smallest_core.options import STTOptions, TTSOptions
+from smallest_core.options import Affect, STTOptions, TTSOptions
 from smallest_core.redaction import redact
 from smallest_core.retry import MAX_RECONNECT_ATTEMPTS, backoff, should_reconnect
 from smallest_core.stt import (
@@ -81,6 +81,7 @@ __all__ = [
     "MAX_RECONNECT_ATTEMPTS",
     "REGIONS",
     "US_BASE_URL",
+    "Affect",
     "ApiKey",
     "AudioChunker",
     "AudioReceived",

@@ -13,7 +13,11 @@ from collections.abc import Iterable
 
 LIGHTNING_V3_1 = "lightning_v3.1"
 LIGHTNING_V3_1_PRO = "lightning_v3.1_pro"
-TTS_MODELS: tuple[str, ...] = (LIGHTNING_V3_1, LIGHTNING_V3_1_PRO)
+LIGHTNING_V3_2 = "lightning_v3.2"
+"""Per-utterance affect (emotion, pitch, volume, prosody, accent, instruction); HTTP only."""
+TTS_MODELS: tuple[str, ...] = (LIGHTNING_V3_1, LIGHTNING_V3_1_PRO, LIGHTNING_V3_2)
+HTTP_ONLY_TTS_MODELS = frozenset({LIGHTNING_V3_2})
+"""Models the docs give no streaming route: ``POST /waves/v1/{model}/get_speech`` only."""
 
 _TTS_MODEL_ALIASES = {
     "lightning_v3.1": LIGHTNING_V3_1,
@@ -22,6 +26,8 @@ _TTS_MODEL_ALIASES = {
     "lightning-v3.1-pro": LIGHTNING_V3_1_PRO,
     "lightning_v3.1-pro": LIGHTNING_V3_1_PRO,
     "lightning-v3.1_pro": LIGHTNING_V3_1_PRO,
+    "lightning_v3.2": LIGHTNING_V3_2,
+    "lightning-v3.2": LIGHTNING_V3_2,
 }
 
 RETIRED_TTS_MODELS: dict[str, str] = {
@@ -49,7 +55,7 @@ def normalize_tts_model(model: str) -> str:
         )
     raise ValueError(
         f"unknown TTS model {model!r}; allowed: {_allowed(TTS_MODELS)} "
-        "(hyphen spellings lightning-v3.1 / lightning-v3.1-pro are accepted too)"
+        "(hyphen spellings lightning-v3.1 / lightning-v3.1-pro / lightning-v3.2 too)"
     )
 
 
@@ -109,7 +115,15 @@ TTS_LANGUAGES_PRO: tuple[str, ...] = (
 TTS_LANGUAGES: dict[str, tuple[str, ...]] = {
     LIGHTNING_V3_1: TTS_LANGUAGES_STANDARD,
     LIGHTNING_V3_1_PRO: TTS_LANGUAGES_PRO,
+    LIGHTNING_V3_2: ("en", "hi", "auto"),
 }
+
+# Lightning v3.2 affect controls (``lightning-v3.2-openapi.yaml``).
+V3_2_EMOTIONS: tuple[str, ...] = ("neutral", "sad", "happy", "angry")
+V3_2_PITCHES: tuple[str, ...] = ("low", "mid", "high")
+V3_2_VOLUMES: tuple[str, ...] = ("silent", "low", "normal", "high")
+V3_2_PROSODIES: tuple[str, ...] = ("normal", "monotone", "expressive")
+V3_2_MAX_TEXT_CHARS = 8000
 
 # Voices known to exist per model (a seed; the server holds ~217 standard voices and
 # more Pro ones). Unknown ids are passed through: the server is the authority on them.
@@ -205,6 +219,11 @@ def check_voice_model(voice_id: str, model: str) -> None:
             f"voice {voice_id!r} is a {LIGHTNING_V3_1_PRO} voice; use model="
             f"{LIGHTNING_V3_1_PRO!r} or a {LIGHTNING_V3_1} voice such as "
             f"{_allowed(sorted(STANDARD_VOICES)[:6])}"
+        )
+    if model == LIGHTNING_V3_2 and (voice_id in STANDARD_VOICES or voice_id in PRO_VOICES):
+        raise ValueError(
+            f"voice {voice_id!r} is a Lightning v3.1 voice; v3.1 and {LIGHTNING_V3_2} voices "
+            "are not interchangeable: pick one from GET /waves/v1/lightning-v3.2/get_voices"
         )
     if model == LIGHTNING_V3_1_PRO and voice_id in STANDARD_VOICES:
         raise ValueError(

@@ -191,6 +191,14 @@ class Endpoints:
         """``POST /waves/v1/tts``: synthesis with the audio as the response body."""
         return f"{self.base_url}/waves/v1/tts"
 
+    def tts_http_for(self, model: str) -> str:
+        """The sync synthesis route for ``model``: ``/waves/v1/tts``, or the per-model
+        ``/waves/v1/{model}/get_speech`` for models only served there (Lightning v3.2)."""
+        model = catalog.normalize_tts_model(model)
+        if model in catalog.HTTP_ONLY_TTS_MODELS:
+            return f"{self.base_url}/waves/v1/{catalog.tts_model_path_id(model)}/get_speech"
+        return self.tts_http
+
     @property
     def tts_sse(self) -> str:
         """``POST /waves/v1/tts/live``: synthesis as Server-Sent Events."""

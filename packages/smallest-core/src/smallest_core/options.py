@@ -15,6 +15,45 @@ from smallest_core import catalog
 
 
 @dataclass(frozen=True, slots=True)
+class Affect:
+    """How one utterance sounds on Lightning v3.2 (``None``: the server's default).
+
+    ``instruction`` is free-form direction an LLM can write ("sound reassuring, speak
+    slowly"); the server lets it override ``emotion``/``pitch``/``volume``/``prosody``.
+    """
+
+    emotion: str | None = None
+    pitch: str | None = None
+    volume: str | None = None
+    prosody: str | None = None
+    accent: str | None = None
+    instruction: str | None = None
+
+    def __post_init__(self) -> None:
+        for name, allowed in (
+            ("emotion", catalog.V3_2_EMOTIONS),
+            ("pitch", catalog.V3_2_PITCHES),
+            ("volume", catalog.V3_2_VOLUMES),
+            ("prosody", catalog.V3_2_PROSODIES),
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                catalog.check_choice(name, value, allowed)
+        for name in ("accent", "instruction"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+
+    def fields(self) -> dict[str, str]:
+        """The request fields this affect sets."""
+        return {
+            name: value
+            for name in ("emotion", "pitch", "volume", "prosody", "accent", "instruction")
+            if (value := getattr(self, name)) is not None
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class TTSOptions:
     """Everything that shapes a Lightning synthesis request.
 
@@ -37,9 +76,19 @@ class TTSOptions:
     complete_backoff_ms: int | None = 0
     """Delay between the last audio chunk and ``complete`` (server default 4000 ms)."""
     pronunciation_dicts: tuple[str, ...] = field(default_factory=tuple)
+    affect: Affect | None = None
+    """Lightning v3.2 only: how the utterance sounds (emotion, pitch, instruction...)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", catalog.normalize_tts_model(self.model))
+        if self.affect is not None:
+            if not isinstance(self.affect, Affect):
+                raise ValueError(f"affect must be an Affect, got {self.affect!r}")
+            if self.model != catalog.LIGHTNING_V3_2:
+                raise ValueError(
+                    f"affect (emotion, pitch, volume, prosody, accent, instruction) needs "
+                    f"model={catalog.LIGHTNING_V3_2!r}; {self.model} has no such controls"
+                )
         catalog.check_voice_model(self.voice_id, self.model)
         catalog.check_choice(
             f"language for {self.model}", self.language, catalog.TTS_LANGUAGES[self.model]
@@ -75,6 +124,11 @@ class TTSOptions:
 
     def check_websocket(self) -> None:
         """Raise ``ValueError`` if these options cannot be used on the WebSocket."""
+        if self.model in catalog.HTTP_ONLY_TTS_MODELS:
+            raise ValueError(
+                f"{self.model} has no streaming route: synthesize over HTTP "
+                "(each sentence one request; change its affect per sentence)"
+            )
         catalog.check_choice(
             "output_format on the WebSocket", self.output_format, catalog.TTS_WS_OUTPUT_FORMATS
         )
@@ -99,6 +153,8 @@ class TTSOptions:
             fields["content_filter"] = {"enabled": True, "action": self.content_filter}
         if self.pronunciation_dicts:
             fields["pronunciation_dicts"] = list(self.pronunciation_dicts)
+        if self.affect is not None:
+            fields.update(self.affect.fields())
         return fields
 
 
