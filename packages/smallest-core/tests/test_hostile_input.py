@@ -54,12 +54,17 @@ def test_redact_leaves_text_without_a_key_alone():
     assert redact(f"a{KEY}b{KEY}") == "a***b***"
 
 
-@pytest.mark.parametrize("bad", ["sk_abc\r\nX-Injected: 1", "sk_abc\ndef", "sk\tabc", "sk abc"])
-def test_a_key_with_control_characters_or_spaces_is_refused(bad):
+@pytest.mark.parametrize("bad", ["sk_abc\r\nX-Injected: 1", "sk_abc\ndef", "sk\tabc", "sk\x00c"])
+def test_a_key_with_control_characters_is_refused(bad):
     with pytest.raises(ValueError, match="control characters"):
         ApiKey(bad)
     with pytest.raises(ValueError, match="control characters"):
         resolve_api_key(bad, "https://api.smallest.ai")
+
+
+def test_error_bodies_may_be_any_bytes_like_object():
+    for body in (bytearray(b'{"message":"nope"}'), memoryview(b'{"message":"nope"}')):
+        assert error_from_http(403, body).message == "nope"
 
 
 def test_surrounding_whitespace_is_still_trimmed():

@@ -234,12 +234,12 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def error_from_http(
     status: int,
-    body: bytes | str | None,
+    body: bytes | bytearray | memoryview | str | None,
     headers: Mapping[str, str] | None = None,
 ) -> SmallestError:
     """Build the error for a non-2xx HTTP response (also a refused WebSocket upgrade)."""
-    if isinstance(body, bytes):
-        text = body[:MAX_ERROR_BODY_BYTES].decode("utf-8", "replace")
+    if isinstance(body, bytes | bytearray | memoryview):
+        text = bytes(body[:MAX_ERROR_BODY_BYTES]).decode("utf-8", "replace")
     else:
         text = (body or "")[:MAX_ERROR_BODY_BYTES]
     parsed: Any = None
