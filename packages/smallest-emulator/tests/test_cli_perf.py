@@ -35,7 +35,9 @@ async def test_cli_prints_base_url_and_serves(http: aiohttp.ClientSession) -> No
             headers={"Authorization": "Bearer sk_cli_secret"},
         ) as r:
             assert r.status == 200
-        log = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        log = ""
+        while "GET " not in log:
+            log = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
         assert "GET /waves/v1/lightning-v3.1/get_voices 200" in log and "sk_cli" not in log
     finally:
         proc.terminate()

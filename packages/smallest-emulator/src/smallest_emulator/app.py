@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -10,8 +11,14 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from smallest_emulator.catalog_routes import add_routes as add_catalog_routes
 from smallest_emulator.config import EmulatorConfig, parse_overrides
-from smallest_emulator.errors import forced_status_body, retired_model_body, unauthorized_body
+from smallest_emulator.errors import (
+    error_text,
+    forced_status_body,
+    retired_model_body,
+    unauthorized_body,
+)
 from smallest_emulator.records import SttRecord
 from smallest_emulator.state import CFG_KEY, CONN_KEY, LOG_KEY, STATE_KEY, EmulatorState
 from smallest_emulator.stt_http import stt_http
@@ -19,7 +26,7 @@ from smallest_emulator.stt_params import ParamError, as_dict, parse_stream
 from smallest_emulator.stt_ws import SttWsSession, reject_concurrency
 from smallest_emulator.tts_http import tts_sse, tts_sync
 from smallest_emulator.tts_ws import TtsWsSession
-from smallest_emulator.voices import PER_MODEL_PATHS, RETIRED_MODELS, get_voices_body
+from smallest_emulator.voices import PER_MODEL_PATHS, RETIRED_MODELS
 
 log = logging.getLogger("smallest_emulator")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -53,6 +60,8 @@ async def emulator_middleware(request: web.Request, handler: Handler) -> web.Str
     try:
         resp = await _guarded(state, request, handler)
         status = resp.status
+        if status >= 400 and isinstance(resp, web.Response) and not request.get(LOG_KEY):
+            request[LOG_KEY] = _reason(resp)
         return resp
     except web.HTTPException as exc:
         status = exc.status
@@ -68,6 +77,16 @@ async def emulator_middleware(request: web.Request, handler: Handler) -> web.Str
         )
         state.requests.append(line)
         log.info(line)
+
+
+def _reason(resp: web.Response) -> str:
+    """``reason=...`` for a refusal's log line (server text only, never the request's key)."""
+    try:
+        body = json.loads(resp.body) if isinstance(resp.body, bytes) else None
+    except ValueError:
+        body = None
+    text = error_text(body) if body is not None else (resp.reason or "")
+    return f"reason={text[:200]!r}" if text else ""
 
 
 async def _guarded(
@@ -101,16 +120,14 @@ async def _guarded(
     return await handler(request)
 
 
-async def get_voices(request: web.Request) -> web.Response:
-    """``GET /waves/v1/{model}/get_voices`` (§7.1)."""
+async def retired_stream(request: web.Request) -> web.Response:
+    """``GET /waves/v1/{model}/stream``: old SDK socket routes, retired (§2, §4.7)."""
     model = request.match_info["model"]
-    if model in RETIRED_MODELS:
-        return web.json_response(retired_model_body(model), status=410)
-    if model != "lightning-v3.1":
-        return web.json_response(
-            {"error": "BadRequest", "message": "Unsupported model"}, status=400
-        )
-    return web.json_response(get_voices_body())
+    if model in (*RETIRED_MODELS, "streaming-tts"):
+        body = retired_model_body(model)
+        body["recommended_endpoint"] = "/waves/v1/tts/live"
+        return web.json_response(body, status=410)
+    raise web.HTTPNotFound()
 
 
 async def per_model(request: web.Request) -> web.StreamResponse:
@@ -170,7 +187,10 @@ async def tts_ws(request: web.Request) -> web.StreamResponse:
             return ws
         session = TtsWsSession(state, ws, request, cfg, conn_id, timeout, path_model)
         await session.run()
-        request[LOG_KEY] = f"ws contexts={len(session.contexts)} chunks={session.chunks_sent}"
+        line = f"ws contexts={len(session.contexts)} chunks={session.chunks_sent}"
+        if session.errors:
+            line += f" errors={len(session.errors)} reason={session.errors[-1][:200]!r}"
+        request[LOG_KEY] = line
         return ws
     finally:
         _close_ws(state, ws, route)
@@ -197,7 +217,10 @@ async def stt_ws(request: web.Request) -> web.StreamResponse:
             await reject_concurrency(session)
             return ws
         await session.run()
-        request[LOG_KEY] = f"ws audio={record.audio_bytes}B transcripts={len(record.transcripts)}"
+        line = f"ws audio={record.audio_bytes}B transcripts={len(record.transcripts)}"
+        if session.errors:
+            line += f" errors={len(session.errors)} reason={session.errors[-1][:200]!r}"
+        request[LOG_KEY] = line
         return ws
     finally:
         state.open_stt_sessions -= 1
@@ -229,7 +252,8 @@ def build_app(state: EmulatorState) -> web.Application:
     r.add_get("/waves/v1/{model}/get_speech/stream", tts_ws)
     r.add_post("/waves/v1/{model}/get_speech", per_model)
     r.add_post("/waves/v1/{model}/stream", per_model)
-    r.add_get("/waves/v1/{model}/get_voices", get_voices)
+    r.add_get("/waves/v1/{model}/stream", retired_stream)
+    add_catalog_routes(r)
     r.add_get("/waves/v1/stt/live", stt_ws)
     r.add_post("/waves/v1/stt/", stt_http)
     r.add_post("/waves/v1/stt", stt_http)

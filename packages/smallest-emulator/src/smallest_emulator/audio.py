@@ -127,17 +127,3 @@ def peak(pcm: bytes, stride: int = 4) -> int:
         arr.byteswap()
     sub = arr[::stride]
     return max(max(sub), -min(sub))
-
-
-def encode_mp3(pcm: bytes, sample_rate: int) -> bytes | None:
-    """MP3-encode with ``lameenc`` if installed, else None."""
-    try:
-        import lameenc
-    except ImportError:
-        return None
-    enc = lameenc.Encoder()
-    enc.set_bit_rate(64)
-    enc.set_in_sample_rate(sample_rate)
-    enc.set_channels(1)
-    enc.set_quality(7)
-    return bytes(enc.encode(pcm)) + bytes(enc.flush())

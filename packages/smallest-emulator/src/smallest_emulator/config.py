@@ -25,6 +25,9 @@ SseShape = Literal["current", "docstring", "legacy"]
 HttpErrorShape = Literal["live", "spec"]
 SttErrorShape = Literal["type", "plain", "object"]
 WordTimestampVoices = Literal["all", "documented"]
+GetVoicesScope = Literal["union", "pool"]
+BufferFlushZero = Literal["release", "hold"]
+ProfileKind = Literal["documented reading", "stress"]
 Engine = Literal["deterministic", "espeak"]
 SttEngine = Literal["script", "pocketsphinx"]
 
@@ -48,6 +51,21 @@ class EmulatorConfig:
     stt_error_shape: SttErrorShape = "type"
     word_timestamp_voices: WordTimestampVoices = "all"
     voice_mismatch_empty: bool = False
+    accept_any_voice: bool = False
+    """Accept any ``voice_id`` (cloned or new voices not in the built-in catalogue)."""
+    get_voices_scope: GetVoicesScope = "union"
+    """``union``: ``lightning-v3.1/get_voices`` lists Standard + Pro; ``pool``: Standard only."""
+    cancel_ends_context: bool = True
+    """False: after ``cancel_request`` the context stays open for more fragments."""
+    context_rejects_flush: bool = False
+    """True: ``context_id`` with ``flush``/``max_buffer_flush_ms`` is a validation error."""
+    buffer_flush_zero: BufferFlushZero = "release"
+    """Legacy ``max_buffer_flush_ms: 0``: ``release`` every fragment, or ``hold`` until flush."""
+    stt_speech_final: bool = False
+    """STT finals carry ``speech_final`` (true when the final ends a stretch of speech)."""
+    stt_endpointing_ms: int | None = None
+    """Server silence window for endpointing when the client sends no ``endpointing_timeout``
+    (None: the ``eou_timeout_ms`` value)."""
     # --- server defaults ---
     complete_backoff_ms: int = 4000
     max_buffer_delay_ms: int = 3000
@@ -142,6 +160,68 @@ PROFILE_SWITCHES: dict[str, dict[str, Any]] = {
         "cancel_inflight_chunks": 4,
     },
 }
+PROFILE_SWITCHES["documented-2026-08"] = {
+    "complete_mode": "per-release",
+    "echo_context_id": False,
+    "cancel_ends_context": False,
+    "cancel_ack": "none",
+    "context_rejects_flush": True,
+    "word_timestamp_voices": "documented",
+    "get_voices_scope": "pool",
+    "buffer_flush_zero": "hold",
+    "stt_speech_final": True,
+}
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    """What a profile models: a documented reading, or a robustness stress."""
+
+    kind: ProfileKind
+    summary: str
+
+
+#: Label and one-line summary of every profile (README table, ``--help``).
+PROFILE_INFO: dict[str, ProfileInfo] = {
+    "default": ProfileInfo(
+        "documented reading",
+        "reference pages: persistent socket, one complete per context, ids echoed",
+    ),
+    "multi-complete": ProfileInfo(
+        "documented reading", "continuations page: a complete after every released segment"
+    ),
+    "per-burst": ProfileInfo(
+        "documented reading", "Pipecat's observation: one complete per burst of requests"
+    ),
+    "close-after-complete": ProfileInfo(
+        "documented reading", "WS spec/SDK: the server closes the socket after complete"
+    ),
+    "no-echo": ProfileInfo(
+        "documented reading", "frames carry neither context_id nor external_request_id"
+    ),
+    "per-context-words": ProfileInfo(
+        "documented reading", "WS spec: word times continuous on the context timeline"
+    ),
+    "legacy-frames": ProfileInfo(
+        "documented reading", "older docs: legacy complete, error shape 4, legacy SSE"
+    ),
+    "error-string": ProfileInfo(
+        "documented reading", "error frames as {error: <text>} (TTS and STT)"
+    ),
+    "error-object": ProfileInfo(
+        "documented reading", "error frames as {error: {message, code}} (AsyncAPI schema)"
+    ),
+    "strict": ProfileInfo(
+        "stress",
+        "every least helpful reading at once, 4 chunks after a cancel; no server is known "
+        "to combine them",
+    ),
+    "documented-2026-08": ProfileInfo(
+        "documented reading",
+        "continuations docs (2026-08-23): no context_id echo, cancel keeps the context, "
+        "context_close, per-release completes, documented word-timestamp voices, pool voices",
+    ),
+}
 PROFILES: tuple[str, ...] = tuple(PROFILE_SWITCHES)
 _PROFILE_KEYS = sorted({k for sw in PROFILE_SWITCHES.values() for k in sw})
 
@@ -167,12 +247,16 @@ def _convert(name: str, raw: str) -> Any:
         if low in _FALSE:
             return False
         raise ValueError(f"{name}: expected a boolean, got {raw!r}")
-    if type(None) in args:  # int | None
-        return None if raw.lower() in ("", "none", "null") else int(raw)
-    if hint is int:
-        return int(raw)
-    if hint is float:
-        return float(raw)
+    try:
+        if type(None) in args:  # int | None
+            return None if raw.lower() in ("", "none", "null") else int(raw)
+        if hint is int:
+            return int(raw)
+        if hint is float:
+            return float(raw)
+    except ValueError:
+        kind = "a number" if hint is float else "an integer"
+        raise ValueError(f"{name}: expected {kind}, got {raw!r}") from None
     if args and all(isinstance(a, str) for a in args):  # Literal
         if raw not in args:
             raise ValueError(f"{name}: expected one of {args}, got {raw!r}")

@@ -98,3 +98,21 @@ def stt_ws_error(cfg: EmulatorConfig, message: str, session_id: str) -> dict[str
     if cfg.stt_error_shape == "object":
         return {"status": "error", "error": {"message": message, "code": "error"}}
     return {"type": "error", "status": "error", "session_id": session_id, "message": message}
+
+
+def error_text(body: Any) -> str:
+    """The human reason in any error body or frame shape above (for log lines)."""
+    if isinstance(body, str):
+        return body
+    if isinstance(body, list):
+        return "; ".join(error_text(item) for item in body[:3])
+    if not isinstance(body, dict):
+        return ""
+    message = body.get("message")
+    if isinstance(message, str) and message and message != "Error handling audio data":
+        return message
+    for key in ("errors", "error"):
+        value = body.get(key)
+        if isinstance(value, str | dict | list) and value:
+            return error_text(value)
+    return message if isinstance(message, str) else ""

@@ -27,6 +27,9 @@ class EmulatorState:
     inflight_syntheses: int = 0
     open_stt_sessions: int = 0
     open_sockets: set[web.WebSocketResponse] = field(default_factory=set)
+    #: voice clones by ``voiceId`` and pronunciation dictionaries by ``id`` (§7.2, §7.3).
+    clones: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pronunciation_dicts: dict[str, dict[str, Any]] = field(default_factory=dict)
     shutdown: asyncio.Event = field(default_factory=asyncio.Event)
     _ids: Any = field(default_factory=itertools.count)
 

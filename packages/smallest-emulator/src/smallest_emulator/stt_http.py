@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from typing import Any
 
 from aiohttp import web
 
-from smallest_emulator import audio
+from smallest_emulator import audio, stt_extras
 from smallest_emulator.config import EmulatorConfig
 from smallest_emulator.records import SttRecord
 from smallest_emulator.state import CFG_KEY, CONN_KEY, LOG_KEY, STATE_KEY, EmulatorState
 from smallest_emulator.stt_params import ParamError, as_dict, parse_http
-from smallest_emulator.transcripts import Segment, Transcriber, to_pcm16, word_objects
+from smallest_emulator.stt_sources import MISSING_URL, SourceError, decode, fetch_url
+from smallest_emulator.transcripts import Segment, Transcriber, word_objects
+
+
+def _json(data: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(data)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise SourceError(MISSING_URL)
+    return body
 
 
 def _err(unified: bool, status: int, text: str) -> web.Response:
@@ -41,16 +54,18 @@ async def stt_http(request: web.Request) -> web.Response:
         if unified:
             return _err(True, 413, "File size exceeds maximum limit of 250MB.")
         return _err(False, 400, "Audio data too large")
-    if not data:
-        return _err(unified, 400, "Invalid file format. Supported formats: audio/*")
-    wav = audio.parse_wav(data)
-    if wav is not None:
-        payload, rate, fmt = wav
-        encoding = {6: "alaw", 7: "mulaw"}.get(fmt, "linear16")
-    else:
-        payload, rate, encoding = data, p.sample_rate, p.encoding
-    pcm = to_pcm16(payload, encoding) or b""
-    record = SttRecord("http", request[CONN_KEY], as_dict(request.query), audio_bytes=len(data))
+    try:
+        if request.content_type == "application/json":
+            payload = _json(data)
+            data = await fetch_url(payload.get("url"), cfg.stt_max_bytes)
+        raw = "encoding" in request.query
+        decoded = await asyncio.to_thread(decode, data, p, raw_encoding=raw)
+    except SourceError as exc:
+        if exc.too_large and unified:
+            return _err(True, 413, str(exc))
+        return _err(unified, 400, str(exc))
+    pcm, rate = decoded.pcm, decoded.rate
+    record = SttRecord("http", request[CONN_KEY], as_dict(request.query), audio_bytes=decoded.size)
     state.stt_log.append(record)
     tr = Transcriber(state, cfg, rate)
     seg = Segment()
@@ -69,17 +84,19 @@ async def stt_http(request: web.Request) -> web.Response:
     }
     if not unified:
         body["audio_length"] = round(duration, 3)
+    if p.redact_pii or p.redact_pci:
+        text, entities = stt_extras.redact(text, pii=p.redact_pii, pci=p.redact_pci)
+        body["transcription"] = text
+        body["redacted_entities"] = entities
+    words = word_objects(text.split(), 0.0, cfg, p.diarize)
     if p.word_timestamps:
-        words = word_objects(text.split(), 0.0, cfg, p.diarize)
         body["words"] = words
-        utt: dict[str, Any] = {
-            "text": text,
-            "start": words[0]["start"] if words else 0.0,
-            "end": words[-1]["end"] if words else 0.0,
-        }
-        if p.diarize:
-            utt["speaker"] = 0
-        body["utterances"] = [utt] if text else []
+    if p.word_timestamps or p.sentence_timestamps:
+        body["utterances"] = stt_extras.utterances(text, words, 0.0, duration, p.diarize)
+    if p.emotion_detection and text:
+        body["emotions"] = stt_extras.emotions(text)
+    if p.gender_detection and text:
+        body["gender"] = stt_extras.gender(text)
     if request.query.get("model") == "pulse-pro":
         body["language"] = p.final_language
         body["request_id"] = uuid.uuid4().hex

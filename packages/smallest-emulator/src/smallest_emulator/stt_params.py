@@ -93,6 +93,8 @@ BOOL_PARAMS = [
     "gender_detection",
 ]
 _KEYWORD = re.compile(r"^[^:,]+(:\d+(\.\d+)?)?$")
+STREAM_MODELS = ("pulse", "pulse-2")
+PULSE_2_LANGUAGES = frozenset({"en"})
 PULSE_PRO_WS = (
     "Pulse Pro has no streaming transport. Use POST /waves/v1/stt/?model=pulse-pro "
     "or model=pulse for streaming."
@@ -108,6 +110,7 @@ class SttParams:
     """Validated STT options."""
 
     language: str = "en"
+    model: str = "pulse"
     sample_rate: int = 16000
     encoding: str = "linear16"
     word_timestamps: bool = False
@@ -119,6 +122,17 @@ class SttParams:
     finalize_on_words: bool = True
     max_words: int | None = None
     keywords: tuple[str, ...] = ()
+    endpointing_ms: int | None = None
+    sentence_timestamps: bool = False
+    redact_pii: bool = False
+    redact_pci: bool = False
+    emotion_detection: bool = False
+    gender_detection: bool = False
+
+    @property
+    def turn_outputs(self) -> bool:
+        """pulse-2: finals carry end of turn (``speech_final``), emotion and gender."""
+        return self.model == "pulse-2"
 
     @property
     def final_language(self) -> str:
@@ -143,16 +157,20 @@ def parse_stream(q: MultiMapping[str], *, unified: bool) -> SttParams:
             raise ParamError("Missing required query param: model. Supported values: pulse.")
         if model == "pulse-pro":
             raise ParamError(PULSE_PRO_WS)
-        if model != "pulse":
-            raise ParamError(f"Invalid model: {model}. Supported values: pulse.")
+        if model not in STREAM_MODELS:
+            raise ParamError(f"Invalid model: {model}. Supported values: pulse | pulse-2.")
+    else:
+        model = "pulse"
     lang = q.get("language")
     if lang is None:
-        if unified:
+        if unified and model != "pulse-2":
             raise ParamError("Missing required query param: language")
         lang = "en"
     if lang not in STREAM_LANGUAGES:
         raise ParamError(f"Unsupported language: {lang}")
-    p = SttParams(language=lang, word_timestamps=not unified)
+    if model == "pulse-2" and lang not in PULSE_2_LANGUAGES:
+        raise ParamError(f"pulse-2 supports English only (language=en), got {lang}")
+    p = SttParams(language=lang, model=model, word_timestamps=not unified)
     _common(q, p, rates=STREAM_RATES)
     p.endpointing = _bool(q, "endpointing", True)
     p.vad_events = _bool(q, "vad_events", False) or _bool(q, "vad", False)
@@ -166,6 +184,8 @@ def parse_stream(q: MultiMapping[str], *, unified: bool) -> SttParams:
         if not 100 <= eou <= 10000:
             raise ParamError("eou_timeout_ms must be between 100 and 10000")
         p.eou_timeout_ms = eou
+    if "endpointing_timeout" in q:
+        p.endpointing_ms = _int(q, "endpointing_timeout", 1, 10000)
     if "max_words" in q:
         try:
             p.max_words = int(q["max_words"])
@@ -180,11 +200,26 @@ def parse_stream(q: MultiMapping[str], *, unified: bool) -> SttParams:
     return p
 
 
+def _int(q: MultiMapping[str], name: str, low: int, high: int) -> int:
+    try:
+        value = int(q[name])
+    except ValueError:
+        raise ParamError(f"{name} must be an integer (milliseconds)") from None
+    if not low <= value <= high:
+        raise ParamError(f"{name} must be between {low} and {high}")
+    return value
+
+
 def _common(q: MultiMapping[str], p: SttParams, *, rates: tuple[int, ...] | None) -> None:
     for name in BOOL_PARAMS:
         _bool(q, name, False)
     p.word_timestamps = _bool(q, "word_timestamps", p.word_timestamps)
     p.diarize = _bool(q, "diarize", False)
+    p.sentence_timestamps = _bool(q, "sentence_timestamps", False)
+    p.redact_pii = _bool(q, "redact_pii", False)
+    p.redact_pci = _bool(q, "redact_pci", False)
+    p.emotion_detection = _bool(q, "emotion_detection", False)
+    p.gender_detection = _bool(q, "gender_detection", False)
     if "sample_rate" in q:
         try:
             rate = int(q["sample_rate"])

@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from smallest_emulator import audio
+from smallest_emulator import audio, stt_extras
 from smallest_emulator.config import EmulatorConfig
-from smallest_emulator.errors import stt_ws_error
+from smallest_emulator.errors import error_text, stt_ws_error
 from smallest_emulator.records import SttRecord
 from smallest_emulator.state import EmulatorState
 from smallest_emulator.stt_params import SttParams
@@ -43,11 +43,20 @@ class SttWsSession:
         self.trailing_s = 0.0
         self.fired: set[str] = set()
         self.full: list[str] = []
+        self.errors: list[str] = []
+        if params.turn_outputs:
+            params.endpointing = True
+        self.end_of_speech_ms = params.eou_timeout_ms
+        if params.endpointing:
+            window = params.endpointing_ms or cfg.stt_endpointing_ms or params.eou_timeout_ms
+            self.end_of_speech_ms = min(window, params.eou_timeout_ms)
 
     async def send(self, frame: dict[str, Any]) -> None:
         """Send one JSON frame."""
         if self.ws.closed:
             raise ConnectionResetError("socket closed")
+        if frame.get("type") == "error" or frame.get("status") == "error" or "error" in frame:
+            self.errors.append(error_text(frame))
         await self.ws.send_str(json.dumps(frame, separators=(",", ":")))
 
     async def run(self) -> None:
@@ -137,11 +146,11 @@ class SttWsSession:
                 await self._transcript(" ".join(words), words, is_final=False)
         else:
             self.trailing_s += dur
-            if self.in_speech and self.trailing_s * 1000 >= p.eou_timeout_ms:
+            if self.in_speech and self.trailing_s * 1000 >= self.end_of_speech_ms:
                 self.in_speech = False
                 ended_at = self.time_s - self.trailing_s
                 if p.endpointing and seg.has_speech:
-                    await self._final()
+                    await self._final(speech_ended=True)
                 if p.vad_events:
                     await self._vad("speech_ended", ended_at)
         return await self._faults(n)
@@ -169,7 +178,9 @@ class SttWsSession:
         self.record.events.append(frame)
         await self.send(frame)
 
-    async def _final(self, *, from_finalize: bool = False, is_last: bool = False) -> None:
+    async def _final(
+        self, *, from_finalize: bool = False, is_last: bool = False, speech_ended: bool = False
+    ) -> None:
         seg = self.segment
         text = await self.transcriber.final_text(seg)
         self.segment = Segment()
@@ -181,6 +192,7 @@ class SttWsSession:
             is_last=is_last,
             from_finalize=from_finalize,
             start=start,
+            speech_ended=speech_ended,
         )
 
     async def _transcript(
@@ -192,8 +204,13 @@ class SttWsSession:
         is_last: bool = False,
         from_finalize: bool = False,
         start: float | None = None,
+        speech_ended: bool = False,
     ) -> None:
         p = self.p
+        entities: list[str] = []
+        if is_final and (p.redact_pii or p.redact_pci):
+            text, entities = stt_extras.redact(text, pii=p.redact_pii, pci=p.redact_pci)
+            words = text.split()
         frame: dict[str, Any] = {
             "type": "transcription",
             "status": "success",
@@ -210,11 +227,23 @@ class SttWsSession:
             frame["languages"] = [p.final_language]
             if text:
                 self.full.append(text)
+            if self.cfg.stt_speech_final or p.turn_outputs:
+                frame["speech_final"] = speech_ended
+            if p.redact_pii or p.redact_pci:
+                frame["redacted_entities"] = entities
+            if p.turn_outputs and text:
+                frame["emotions"] = stt_extras.emotions(text)
+                frame["gender"] = stt_extras.gender(text)
         if p.full_transcript:
             frame["full_transcript"] = " ".join([*self.full, *([] if is_final else [text])])
+        seg_start = start if start is not None else (self.segment.start_s or 0.0)
+        word_list = word_objects(words, seg_start, self.cfg, p.diarize)
         if p.word_timestamps:
-            seg_start = start if start is not None else (self.segment.start_s or 0.0)
-            frame["words"] = word_objects(words, seg_start, self.cfg, p.diarize)
+            frame["words"] = word_list
+        if p.sentence_timestamps and is_final:
+            frame["utterances"] = stt_extras.utterances(
+                text, word_list, seg_start, self.time_s, p.diarize
+            )
         self.record.transcripts.append(frame)
         await self.send(frame)
         if is_final and self.record.trace:

@@ -7,7 +7,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from smallest_emulator import audio
+from smallest_emulator import audio, codecs
 from smallest_emulator.config import EmulatorConfig
 from smallest_emulator.engines import deterministic
 from smallest_emulator.engines.deterministic import Synthesis
@@ -15,14 +15,19 @@ from smallest_emulator.errors import TTS_OUTPUT_FORMATS, enum_issue, zod_issue
 from smallest_emulator.state import EmulatorState
 from smallest_emulator.voices import (
     DOCUMENTED_WORD_TIMESTAMP_VOICES,
+    LEGACY_MODEL,
     PRO_MODEL,
     STANDARD_MODEL,
     TTS_MODELS,
+    WORD_TIMESTAMP_LANGUAGES,
     is_known_voice,
     voice_model,
 )
 
 SAMPLE_RATES = [8000, 16000, 24000, 44100]
+#: Legacy ``lightning`` (v1) body rules (§3.2): 8000-24000 Hz (default 24000), en | hi.
+LEGACY_SAMPLE_RATES = [8000, 16000, 24000]
+LEGACY_LANGUAGES = ["en", "hi"]
 LANGUAGES = [
     "auto",
     "en",
@@ -77,36 +82,50 @@ def _valid_id(v: Any) -> bool:
     return isinstance(v, str) and 0 < len(v) <= 128 and set(v) <= _ID_CHARS
 
 
+def _path_model(path_model: str) -> str:
+    if path_model == "lightning":
+        return LEGACY_MODEL
+    return PRO_MODEL if path_model.endswith("-pro") else STANDARD_MODEL
+
+
 def validate(
-    msg: dict[str, Any], *, path_model: str | None = None, require_text: bool = True
+    msg: dict[str, Any],
+    *,
+    path_model: str | None = None,
+    require_text: bool = True,
+    accept_any_voice: bool = False,
 ) -> tuple[TtsParams | None, list[dict[str, Any]]]:
     """Validate a TTS body/message; returns params or zod-like issues (§8).
 
     ``model`` must use the body form (``lightning_v3.1`` / ``lightning_v3.1_pro``); on per-model
-    routes (``path_model``) the path decides and the body's ``model`` is ignored.
+    routes (``path_model``) the path decides and the body's ``model`` is ignored. The legacy
+    ``lightning`` route takes its own voices, rates and languages (§3.2).
     """
     issues: list[dict[str, Any]] = []
+    model = msg.get("model", STANDARD_MODEL)
+    if path_model is not None:
+        model = _path_model(path_model)
+    elif model not in TTS_MODELS:
+        issues.append(enum_issue("model", model, list(TTS_MODELS)))
+    legacy = model == LEGACY_MODEL
     voice = msg.get("voice_id")
     if not isinstance(voice, str) or not voice:
         issues.append(zod_issue("voice_id", "Required", code="invalid_type"))
-    elif not is_known_voice(voice):
+    elif not accept_any_voice and not is_known_voice(voice, model):
         issues.append(zod_issue("voice_id", "Invalid Voice ID"))
     if require_text and not isinstance(msg.get("text"), str):
         issues.append(zod_issue("text", "Required", code="invalid_type"))
-    model = msg.get("model", STANDARD_MODEL)
-    if path_model is not None:
-        model = PRO_MODEL if path_model.endswith("-pro") else STANDARD_MODEL
-    elif model not in TTS_MODELS:
-        issues.append(enum_issue("model", model, list(TTS_MODELS)))
-    rate = msg.get("sample_rate", 44100)
-    if rate not in SAMPLE_RATES or isinstance(rate, bool):
-        issues.append(enum_issue("sample_rate", rate, SAMPLE_RATES))
+    rates = LEGACY_SAMPLE_RATES if legacy else SAMPLE_RATES
+    rate = msg.get("sample_rate", 24000 if legacy else 44100)
+    if rate not in rates or isinstance(rate, bool):
+        issues.append(enum_issue("sample_rate", rate, rates))
     speed = msg.get("speed", 1.0)
     if not isinstance(speed, int | float) or isinstance(speed, bool) or not 0.5 <= speed <= 2.0:
         issues.append(zod_issue("speed", "Number must be between 0.5 and 2", code="too_big"))
     lang = msg.get("language")
-    if lang is not None and lang not in LANGUAGES:
-        issues.append(enum_issue("language", lang, LANGUAGES))
+    languages = LEGACY_LANGUAGES if legacy else LANGUAGES
+    if lang is not None and lang not in languages:
+        issues.append(enum_issue("language", lang, languages))
     fmt = msg.get("output_format", "pcm")
     if fmt not in TTS_OUTPUT_FORMATS:
         issues.append(enum_issue("output_format", fmt, TTS_OUTPUT_FORMATS))
@@ -158,7 +177,10 @@ def words_enabled(cfg: EmulatorConfig, p: TtsParams) -> bool:
     """Whether word_timestamp frames are sent for this request (WS only)."""
     if not p.word_timestamps:
         return False
-    return cfg.word_timestamp_voices == "all" or p.voice_id in DOCUMENTED_WORD_TIMESTAMP_VOICES
+    if cfg.word_timestamp_voices == "all":
+        return True
+    language_ok = p.language in (None, "auto", *WORD_TIMESTAMP_LANGUAGES)
+    return p.voice_id in DOCUMENTED_WORD_TIMESTAMP_VOICES and language_ok
 
 
 @dataclass
@@ -171,19 +193,13 @@ class EncodedChunk:
     end_sample: int
 
 
-class UnsupportedFormat(Exception):
-    """Raised for mp3 when ``lameenc`` is not installed."""
-
-
 def encode_chunks(
     pcm: bytes, fmt: str, sample_rate: int, chunk_bytes: int = 1024, *, b64: bool = True
 ) -> list[EncodedChunk]:
     """Encode PCM into ~``chunk_bytes`` chunks of ``fmt`` (wav header on the first chunk)."""
     total = len(pcm) // 2
     if fmt == "mp3":
-        data = audio.encode_mp3(pcm, sample_rate)
-        if data is None:
-            raise UnsupportedFormat("mp3 output needs the optional 'lameenc' package")
+        data = codecs.encode_mp3(pcm, sample_rate)
         out = []
         n = max(1, (len(data) + chunk_bytes - 1) // chunk_bytes)
         for k in range(n):

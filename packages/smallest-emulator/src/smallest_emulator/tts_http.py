@@ -16,7 +16,6 @@ from smallest_emulator.state import CFG_KEY, CONN_KEY, LOG_KEY, STATE_KEY, Emula
 from smallest_emulator.tts_common import (
     Pacer,
     TtsParams,
-    UnsupportedFormat,
     encode_chunks,
     synthesize,
     validate,
@@ -37,7 +36,7 @@ async def _body(request: web.Request, cfg: EmulatorConfig) -> dict[str, Any] | w
 
 
 def _headers(params_body: dict[str, Any], request_id: str, session_id: str) -> dict[str, str]:
-    h = {"X-Session-Id": session_id, "X-Request-Id": request_id, "x-request-id": request_id}
+    h = {"X-Session-Id": session_id, "X-Request-Id": request_id}
     if isinstance(params_body.get("session_id"), str):
         h["X-External-Session-Id"] = params_body["session_id"]
     if isinstance(params_body.get("request_id"), str):
@@ -52,7 +51,7 @@ async def _prepare(
     body = await _body(request, cfg)
     if isinstance(body, web.Response):
         return body
-    params, issues = validate(body, path_model=path_model)
+    params, issues = validate(body, path_model=path_model, accept_any_voice=cfg.accept_any_voice)
     if params is None:
         return web.json_response(tts_http_400(cfg, issues), status=400)
     if cfg.concurrency_limit is not None and state.inflight_syntheses >= cfg.concurrency_limit:
@@ -84,12 +83,9 @@ async def tts_sync(request: web.Request) -> web.StreamResponse:
     state.inflight_syntheses += 1
     try:
         syn = await synthesize(state, cfg, body["text"], params)
-        try:
-            chunks = encode_chunks(
-                syn.pcm, params.output_format, params.sample_rate, cfg.chunk_bytes, b64=False
-            )
-        except UnsupportedFormat as exc:
-            return web.json_response({"error": "NotImplemented", "message": str(exc)}, status=501)
+        chunks = encode_chunks(
+            syn.pcm, params.output_format, params.sample_rate, cfg.chunk_bytes, b64=False
+        )
         _log_synthesis(state, record, syn, "http")
         request_id = record.request_ids[0]
         resp = web.StreamResponse(
@@ -159,12 +155,7 @@ async def tts_sse(request: web.Request) -> web.StreamResponse:
     state.inflight_syntheses += 1
     try:
         syn = await synthesize(state, cfg, body["text"], params)
-        try:
-            chunks = encode_chunks(
-                syn.pcm, params.output_format, params.sample_rate, cfg.chunk_bytes
-            )
-        except UnsupportedFormat as exc:
-            return web.json_response({"error": "NotImplemented", "message": str(exc)}, status=501)
+        chunks = encode_chunks(syn.pcm, params.output_format, params.sample_rate, cfg.chunk_bytes)
         _log_synthesis(state, record, syn, "sse")
         request_id = record.request_ids[0]
         resp = web.StreamResponse(

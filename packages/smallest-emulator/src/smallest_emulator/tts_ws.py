@@ -14,13 +14,12 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from smallest_emulator.config import EmulatorConfig
-from smallest_emulator.errors import tts_ws_error
+from smallest_emulator.errors import error_text, tts_ws_error
 from smallest_emulator.records import TtsRecord, WordRecord
 from smallest_emulator.state import EmulatorState
 from smallest_emulator.tts_common import (
     Pacer,
     TtsParams,
-    UnsupportedFormat,
     encode_chunks,
     synthesize,
     validate,
@@ -53,6 +52,8 @@ class Context:
     external_session_id: str | None = None
     last_request_id: str | None = None
     completed: bool = False
+    generation: int = 0
+    hold_until_flush: bool = False
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Job:
     last: bool
     kind: str = "release"
     params: TtsParams | None = None
+    generation: int = 0
 
 
 @dataclass
@@ -97,12 +99,15 @@ class TtsWsSession:
         self.tasks: set[asyncio.Task[None]] = set()
         self.burst_task: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
+        self.errors: list[str] = []
 
     # ------------------------------------------------------------------ plumbing
     async def send(self, frame: dict[str, Any]) -> None:
         """Send one JSON text frame (ignored once the socket is closed)."""
         if self.ws.closed:
             raise ConnectionResetError("socket closed")
+        if frame.get("status") == "error":
+            self.errors.append(error_text(frame))
         await self.ws.send_str(json.dumps(frame, separators=(",", ":")))
 
     def ids(self, ctx: Context | None, request_id: str | None) -> dict[str, Any]:
@@ -183,7 +188,18 @@ class TtsWsSession:
         if msg.get("cancel_request"):
             await self._cancel(key)
             return
-        params, issues = validate(msg, path_model=self.path_model)
+        if msg.get("context_close") and key is not None:
+            self._context_close(key)
+            return
+        if key is not None and self.cfg.context_rejects_flush:
+            mixed = [k for k in ("flush", "max_buffer_flush_ms") if k in msg]
+            if mixed:
+                text = f"context_id cannot be combined with {mixed[0]}"
+                await self.send(tts_ws_error(self.cfg, text, code="invalid_request"))
+                return
+        params, issues = validate(
+            msg, path_model=self.path_model, accept_any_voice=self.cfg.accept_any_voice
+        )
         if params is None:
             first = issues[0]
             await self.send(
@@ -192,13 +208,10 @@ class TtsWsSession:
                 )
             )
             return
-        if params.output_format == "mp3":
-            try:
-                encode_chunks(b"\0\0", "mp3", params.sample_rate)
-            except UnsupportedFormat as exc:
-                await self.send(tts_ws_error(self.cfg, str(exc), code="unsupported_format"))
-                return
         ctx = self.contexts.get(key)
+        revive = ctx is not None and ctx.cancelled and not self.cfg.cancel_ends_context
+        if ctx is not None and revive and not (ctx.closing or ctx.failed):
+            ctx.cancelled = False
         if ctx is None or ctx.closing or ctx.cancelled or ctx.failed:
             ctx = self._new_context(key, params, msg)
         ctx.params = params
@@ -213,6 +226,9 @@ class TtsWsSession:
             ctx.max_buffer_delay_ms = int(msg["max_buffer_delay_ms"])
         elif "max_buffer_flush_ms" in msg:
             ctx.max_buffer_delay_ms = int(msg["max_buffer_flush_ms"])
+            ctx.hold_until_flush = (
+                ctx.max_buffer_delay_ms <= 0 and self.cfg.buffer_flush_zero == "hold"
+            )
         if isinstance(msg.get("request_id"), str):
             ctx.external_request_id = msg["request_id"]
         if isinstance(msg.get("session_id"), str):
@@ -254,6 +270,8 @@ class TtsWsSession:
         return ctx
 
     def _release_sentences(self, ctx: Context) -> None:
+        if ctx.hold_until_flush:
+            return
         if ctx.max_buffer_delay_ms <= 0:
             if ctx.buffer.strip():
                 self._release(ctx, ctx.buffer, last=False)
@@ -282,13 +300,25 @@ class TtsWsSession:
             ctx.record.closed = True
         if not text.strip() and not last:
             return
-        self.queue.put_nowait(Job(ctx, text, last, params=ctx.params))
+        self.queue.put_nowait(Job(ctx, text, last, params=ctx.params, generation=ctx.generation))
+
+    def _context_close(self, key: str) -> None:
+        """``context_close``: release what is buffered, then forget the context."""
+        ctx = self.contexts.get(key)
+        if ctx is None or ctx.closing or ctx.failed:
+            return
+        if ctx.cancelled and self.cfg.cancel_ends_context:
+            return
+        ctx.cancelled = False
+        self._release(ctx, ctx.buffer, last=True)
+        del self.contexts[key]
 
     async def _cancel(self, key: str | None) -> None:
         ctx = self.contexts.get(key)
         if ctx is None or ctx.cancelled or ctx.completed:
             return
         ctx.cancelled = True
+        ctx.generation += 1
         ctx.buffer = ""
         if ctx.timer:
             ctx.timer.cancel()
@@ -311,7 +341,7 @@ class TtsWsSession:
                     ctx.completed = True
                     await self._send_complete(ctx, ctx.last_request_id)
                 continue
-            if ctx.cancelled or ctx.failed:
+            if ctx.cancelled or ctx.failed or job.generation != ctx.generation:
                 continue
             self.current = job
             try:
@@ -320,7 +350,7 @@ class TtsWsSession:
                 return
             finally:
                 self.current = None
-            if not ok or ctx.cancelled:
+            if not ok or ctx.cancelled or job.generation != ctx.generation:
                 continue
             await self._after_release(job)
 
@@ -418,7 +448,7 @@ class TtsWsSession:
         wi = 0
         pacer = Pacer(cfg.speed, sr)
         for chunk in chunks:
-            if ctx.cancelled:
+            if ctx.cancelled or job.generation != ctx.generation:
                 if ctx.cancel_budget <= 0:
                     return False
                 ctx.cancel_budget -= 1
@@ -451,7 +481,7 @@ class TtsWsSession:
                 await asyncio.sleep(cfg.pause_ms / 1000)
                 pacer.pause(cfg.pause_ms / 1000)
             await pacer.wait_until(chunk.end_sample)
-        if ctx.cancelled:
+        if ctx.cancelled or job.generation != ctx.generation:
             return False
         for w in words[wi:]:
             await self.send(
