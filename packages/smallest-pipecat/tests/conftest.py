@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from loguru import logger
 
 from smallest_emulator import Emulator
 from smallest_emulator.config import PROFILES, EmulatorConfig
@@ -36,3 +38,18 @@ async def emulator(profile: str) -> AsyncIterator[Emulator]:
 async def default_emulator() -> AsyncIterator[Emulator]:
     async with Emulator(EmulatorConfig(speed=FAST)) as emu:
         yield emu
+
+
+@pytest.fixture
+def logs() -> Iterator[list[str]]:
+    """Every record written to Pipecat's log (loguru) during the test, with its exception."""
+    lines: list[str] = []
+
+    def sink(message: Any) -> None:
+        record = message.record
+        exc = record["exception"]
+        lines.append(f"{record['message']} {exc.value!r} {exc.value}" if exc else str(message))
+
+    handle = logger.add(sink, level=0)
+    yield lines
+    logger.remove(handle)

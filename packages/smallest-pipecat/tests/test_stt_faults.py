@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 import pytest
 from pipecat.frames.frames import (
@@ -46,7 +47,7 @@ async def test_refused_key(emulator: Emulator, profile: str) -> None:
 async def test_silent_server_finalize_and_close(emulator: Emulator, profile: str) -> None:
     stt = make_stt(
         emulator,
-        f"sk_test;never_answer=true;transcript={FIRST}",
+        f"sk_test;never_answer=true;transcript={quote(FIRST)}",
         response_timeout_s=0.4,
         close_timeout_s=0.4,
     )
@@ -70,7 +71,7 @@ async def test_silent_server_finalize_and_close(emulator: Emulator, profile: str
 
 
 async def test_answered_finalize_reports_nothing(default_emulator: Emulator) -> None:
-    stt = make_stt(default_emulator, f"sk_test;transcript={FIRST}", response_timeout_s=0.3)
+    stt = make_stt(default_emulator, f"sk_test;transcript={quote(FIRST)}", response_timeout_s=0.3)
     async with Harness(stt, in_rate=RATE) as h:
         await h.send(VADUserStartedSpeakingFrame(), *audio_frames(speech(FIRST)))
         await h.send(VADUserStoppedSpeakingFrame())

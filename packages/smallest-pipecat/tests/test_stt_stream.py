@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 from pipecat.frames.frames import (
     InputAudioRawFrame,
@@ -36,7 +37,7 @@ def audio_frames(pcm: bytes, ms: int = 20) -> list[InputAudioRawFrame]:
 
 
 def make_stt(emu: Emulator, **settings: object) -> SmallestSTTService:
-    key = f"sk_test;transcript={FIRST}|{SECOND}"
+    key = f"sk_test;transcript={quote(FIRST)}|{quote(SECOND)}"
     return SmallestSTTService(
         api_key=key,
         base_url=emu.base_url,
@@ -100,7 +101,7 @@ async def test_settings_change_waits_for_the_utterance(default_emulator: Emulato
 
 async def test_server_error_is_surfaced(default_emulator: Emulator) -> None:
     stt = SmallestSTTService(
-        api_key="sk_test;error_after_chunks=3;error_message=Transcriber crashed",
+        api_key="sk_test;error_after_chunks=3;error_message=Transcriber%20crashed",
         base_url=default_emulator.base_url,
         close_timeout_s=0.5,
     )

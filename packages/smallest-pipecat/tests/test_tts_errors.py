@@ -17,7 +17,7 @@ SECOND = "But the next one works fine."
 
 async def test_midstream_error_then_recovery(emulator: Emulator, profile: str) -> None:
     tts = make_tts(
-        emulator, key="sk_test;error_after_chunks=2;error_message=Synthesis backend failed"
+        emulator, key="sk_test;error_after_chunks=2;error_message=Synthesis%20backend%20failed"
     )
     async with Harness(tts) as h:
         await h.send(TTSSpeakFrame(FIRST))

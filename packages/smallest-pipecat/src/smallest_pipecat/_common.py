@@ -1,12 +1,28 @@
-"""Small helpers shared by the services: attribution, sample rates, voice listing."""
+"""Small helpers shared by the services: attribution, sample rates, sockets, voice listing."""
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from pipecat.services import websocket_service
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import InvalidHandshake, InvalidStatus
 
-from smallest_core import ApiKey, Endpoints, ErrorKind, SmallestError, Voice, auth_headers, catalog
+from smallest_core import (
+    MAX_ERROR_BODY_BYTES,
+    MAX_FRAME_BYTES,
+    ApiKey,
+    Endpoints,
+    ErrorKind,
+    SmallestError,
+    Voice,
+    auth_headers,
+    catalog,
+    redact,
+)
 from smallest_core.errors import error_from_http
 from smallest_core.voices import parse_voices
 from smallest_pipecat._version import __version__
@@ -14,6 +30,10 @@ from smallest_pipecat._version import __version__
 PACKAGE = "smallest-pipecat"
 _FALLBACK_RATE = 24000
 _HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
+OUTPUT_RATES: tuple[int, ...] = tuple(
+    sorted(set(catalog.TTS_SAMPLE_RATES) | set(catalog.STT_SAMPLE_RATES))
+)
+"""Output rates the TTS services accept: the API's own, others resampled from 24000."""
 
 
 class _RedactAuthorization(logging.Filter):
@@ -31,10 +51,68 @@ WS_LOGGER = logging.getLogger("websockets.client.smallest_pipecat")
 WS_LOGGER.addFilter(_RedactAuthorization())
 
 
+class RedirectRefused(InvalidHandshake):
+    """The server answered the upgrade with a redirect, which an authenticated socket
+    never follows (the key would go wherever the redirect points)."""
+
+    def __init__(self, status: int, location: str) -> None:
+        super().__init__(f"redirect {status}")
+        self.status = status
+        self.location = location
+
+
+if TYPE_CHECKING:
+    _Connection = ClientConnection
+else:
+    # Pipecat's connection class bounds every send; keep it when it is there.
+    _Connection = getattr(websocket_service, "_BoundedConnection", ClientConnection)
+
+
+class NoRedirectConnection(_Connection):
+    """A client connection whose handshake refuses every 3xx answer."""
+
+    async def handshake(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await super().handshake(*args, **kwargs)
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if 300 <= status < 400:
+                location = exc.response.headers.get("Location", "")
+                raise RedirectRefused(status, location) from None
+            raise
+
+
+def ws_options(key: ApiKey) -> dict[str, Any]:
+    """Keyword arguments for every authenticated ``_websocket_connect``."""
+    return {
+        "additional_headers": auth_headers(key, source=PACKAGE, version=__version__),
+        "logger": WS_LOGGER,
+        "max_size": MAX_FRAME_BYTES,
+        "create_connection": NoRedirectConnection,
+    }
+
+
+def redirect_error(status: int, location: str, url: str, what: str) -> SmallestError:
+    """The error for a redirect that was not followed: its status and target origin."""
+    target = urlsplit(urljoin(url, location)) if location else None
+    origin = f"{target.scheme}://{target.hostname}" if target and target.hostname else "nowhere"
+    if target is not None and target.port is not None:
+        origin += f":{target.port}"
+    return SmallestError(
+        f"the {what} request was answered with HTTP {status} redirecting to {origin}; "
+        "requests carrying the API key never follow redirects (check base_url)",
+        kind=ErrorKind.INVALID_INPUT,
+        status_code=status,
+    )
+
+
 def check_sample_rate(sample_rate: int | None) -> None:
-    """Reject a nonsensical output rate at construction."""
-    if sample_rate is not None and (not isinstance(sample_rate, int) or sample_rate <= 0):
-        raise ValueError(f"sample_rate must be a positive int, got {sample_rate!r}")
+    """Reject an output rate no pipeline plays at construction, naming the allowed ones."""
+    if sample_rate is None:
+        return
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int):
+        raise ValueError(f"sample_rate must be an int, got {sample_rate!r}")
+    catalog.check_choice("sample_rate", sample_rate, OUTPUT_RATES)
 
 
 def first_supported_rate(sample_rate: int) -> int:
@@ -42,22 +120,52 @@ def first_supported_rate(sample_rate: int) -> int:
     return sample_rate if sample_rate in catalog.TTS_SAMPLE_RATES else _FALLBACK_RATE
 
 
+async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``response``'s body (the rest is never read)."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await response.content.read(limit - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
+
+
+async def http_error(response: aiohttp.ClientResponse, what: str) -> SmallestError:
+    """The error for a non-2xx answer: a redirect's target, or the body's own message."""
+    if 300 <= response.status < 400:
+        location = response.headers.get("Location", "")
+        return redirect_error(response.status, location, str(response.url), what)
+    body = await read_bounded(response, MAX_ERROR_BODY_BYTES)
+    return error_from_http(response.status, body, dict(response.headers))
+
+
 async def fetch_voices(endpoints: Endpoints, key: ApiKey, model: str) -> list[Voice]:
     """``GET /waves/v1/{model}/get_voices`` parsed by the core."""
     headers = auth_headers(key, source=PACKAGE, version=__version__)
     async with (
         aiohttp.ClientSession(timeout=_HTTP_TIMEOUT) as session,
-        session.get(endpoints.voices(model), headers=headers) as response,
+        session.get(endpoints.voices(model), headers=headers, allow_redirects=False) as response,
     ):
-        body = await response.read()
+        if not 200 <= response.status < 300:
+            raise await http_error(response, "voices")
+        body = await read_bounded(response, MAX_FRAME_BYTES)
         return parse_voices(response.status, body, dict(response.headers))
 
 
-def connect_error(exc: Exception, what: str) -> SmallestError:
+def connect_error(exc: Exception, url: str, what: str) -> SmallestError:
     """The error for a failed WebSocket upgrade: the server's own answer if it sent one."""
+    if isinstance(exc, SmallestError):
+        return exc
+    if isinstance(exc, RedirectRefused):
+        return redirect_error(exc.status, exc.location, url, f"{what} socket")
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None)
     if isinstance(status, int):
-        body = getattr(response, "body", b"") or b""
+        body = bytes(getattr(response, "body", b"") or b"")[:MAX_ERROR_BODY_BYTES]
         return error_from_http(status, body, dict(getattr(response, "headers", {}) or {}))
-    return SmallestError(f"cannot reach the {what} socket: {exc}", kind=ErrorKind.CONNECTION)
+    return SmallestError(
+        f"cannot reach the {what} socket: {redact(str(exc))}", kind=ErrorKind.CONNECTION
+    )

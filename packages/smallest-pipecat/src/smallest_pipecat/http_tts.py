@@ -6,7 +6,7 @@ flows while the server is still synthesizing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -17,17 +17,28 @@ from pipecat.utils.errors import ErrorCategory
 from pipecat.utils.types import is_given
 
 from smallest_core import (
+    MAX_ERROR_BODY_BYTES,
     Endpoints,
     ErrorKind,
     SmallestError,
     Voice,
     auth_headers,
+    check_duration,
+    check_text,
+    error_from_audio_response,
+    redact,
     resolve_api_key,
     tts_messages,
 )
 from smallest_core.audio import PcmDecoder, Resampler
-from smallest_core.errors import error_from_http
-from smallest_pipecat._common import PACKAGE, check_sample_rate, fetch_voices, first_supported_rate
+from smallest_pipecat._common import (
+    PACKAGE,
+    check_sample_rate,
+    fetch_voices,
+    first_supported_rate,
+    http_error,
+    read_bounded,
+)
 from smallest_pipecat._failures import ReportedFailures
 from smallest_pipecat._version import __version__
 from smallest_pipecat.errors import error_frame
@@ -79,7 +90,7 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
         check_sample_rate(sample_rate)
         self._endpoints = Endpoints.resolve(base_url)
         self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout = aiohttp.ClientTimeout(total=check_duration("timeout_s", timeout_s))
         tts_options(
             store,
             sample_rate=first_supported_rate(sample_rate or 24000),
@@ -156,6 +167,14 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
     async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame | None, None]:
         """Synthesize ``text`` and stream its audio as it arrives."""
         try:
+            check_text(text)
+        except ValueError as exc:
+            self._failed_contexts.add(context_id)
+            yield ErrorFrame(
+                f"Smallest TTS text refused: {exc}", category=ErrorCategory.APPLICATION
+            )
+            return
+        try:
             options = tts_options(
                 self._settings,
                 sample_rate=first_supported_rate(self.sample_rate),
@@ -180,11 +199,18 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
         await self.start_tts_usage_metrics(text)
         try:
             async with self._session.post(
-                self._endpoints.tts_http, json=body, headers=headers
+                self._endpoints.tts_http, json=body, headers=headers, allow_redirects=False
             ) as resp:
-                if resp.status >= 300:
-                    raise error_from_http(resp.status, await resp.read(), dict(resp.headers))
-                async for chunk in resp.content.iter_chunked(_READ_BYTES):
+                if not 200 <= resp.status < 300:
+                    raise await http_error(resp, "TTS")
+                head = await resp.content.read(_READ_BYTES)  # what arrived first
+                content_type = resp.headers.get("Content-Type")
+                if error_from_audio_response(content_type, head) is not None:
+                    head += await read_bounded(resp, MAX_ERROR_BODY_BYTES - len(head))
+                    raise error_from_audio_response(content_type, head) or SmallestError(
+                        "the server answered 200 without audio", kind=ErrorKind.PROTOCOL
+                    )
+                async for chunk in _body(head, resp):
                     pcm = decoder.feed(chunk)
                     if resampler is not None:
                         pcm = resampler.process(pcm)
@@ -198,8 +224,18 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
             yield error_frame(exc, "Smallest TTS error")
         except (aiohttp.ClientError, TimeoutError) as exc:
             self._failed_contexts.add(context_id)
-            error = SmallestError(f"TTS request failed: {exc}", kind=ErrorKind.CONNECTION)
+            error = SmallestError(
+                f"TTS request failed: {redact(str(exc))}", kind=ErrorKind.CONNECTION
+            )
             yield error_frame(error, "Smallest TTS error")
+
+
+async def _body(head: bytes, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The body: ``head`` (already read), then the rest as it arrives."""
+    if head:
+        yield head
+    async for chunk in response.content.iter_chunked(_READ_BYTES):
+        yield chunk
 
 
 __all__ = ["SmallestHttpTTSService"]

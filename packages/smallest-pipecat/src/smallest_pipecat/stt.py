@@ -4,6 +4,9 @@ Audio goes out in exact 50 ms frames; the user's end of turn sends ``finalize`` 
 ``from_finalize`` final reports TTFB at once); the end of the pipeline sends
 ``close_stream`` and waits for the ``is_last`` transcript, so the last utterance is
 always delivered. Settings changes reconnect between utterances, never inside one.
+
+A refused upgrade or a dropped socket is retried with back-off (longer after a rate
+limit); audio since the last final transcript is sent again on the new socket.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from pipecat.transcriptions.language import Language
 from pipecat.utils.errors import ErrorCategory
 from pipecat.utils.time import time_now_iso8601
 from pipecat.utils.types import is_given
-from websockets.exceptions import WebSocketException
+from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.protocol import State
 
 from smallest_core import (
+    MAX_FRAME_BYTES,
+    MAX_RECONNECT_ATTEMPTS,
     AudioChunker,
     Endpoints,
     ErrorKind,
@@ -44,12 +49,15 @@ from smallest_core import (
     STTOptions,
     STTStreamState,
     Transcript,
-    auth_headers,
+    backoff,
+    check_duration,
+    redact,
     resolve_api_key,
 )
+from smallest_core.errors import connection_error
 from smallest_core.options import check_streaming_stt
-from smallest_pipecat._common import PACKAGE, WS_LOGGER, connect_error
-from smallest_pipecat._version import __version__
+from smallest_pipecat._common import connect_error, ws_options
+from smallest_pipecat._replay import ReplayBuffer
 from smallest_pipecat.errors import error_frame
 from smallest_pipecat.languages import language_from_code, stt_language
 from smallest_pipecat.settings import SmallestSTTSettings, stt_options
@@ -63,6 +71,9 @@ DEFAULT_TTFS_P99_S = 0.5
 the server answer at once, so this is network plus one model step."""
 _CONNECT_TIMEOUT_S = 10.0
 _FRAME_MS = 50
+_REPLAY_S = 30
+"""Most audio kept for resending after a dropped socket (a final releases it sooner)."""
+_TOO_BIG = 1009
 
 
 class SmallestSTTService(WebsocketSTTService):
@@ -129,14 +140,8 @@ class SmallestSTTService(WebsocketSTTService):
         self._endpoints = Endpoints.resolve(base_url)
         self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
         self._encoding = encoding
-        for name, value in (
-            ("close_timeout_s", close_timeout_s),
-            ("response_timeout_s", response_timeout_s),
-        ):
-            if not value > 0:
-                raise ValueError(f"{name} must be > 0, got {value!r}")
-        self._close_timeout_s = close_timeout_s
-        self._response_timeout_s = response_timeout_s
+        self._close_timeout_s = check_duration("close_timeout_s", close_timeout_s)
+        self._response_timeout_s = check_duration("response_timeout_s", response_timeout_s)
         check_streaming_stt(stt_options(store, sample_rate=sample_rate or 16000, encoding=encoding))
         kwargs.setdefault("ttfs_p99_latency", DEFAULT_TTFS_P99_S)
         super().__init__(
@@ -148,7 +153,15 @@ class SmallestSTTService(WebsocketSTTService):
         )
         self._state: STTStreamState | None = None
         self._chunker: AudioChunker | None = None
-        self._receive_task: asyncio.Task[None] | None = None
+        self._replay: ReplayBuffer | None = None
+        self._send_lock = asyncio.Lock()
+        self._supervisor: asyncio.Task[None] | None = None
+        self._failures = 0
+        """Failed or dropped sockets since the last final transcript."""
+        self._finalize_owed = False
+        """A ``finalize`` to send once the audio before it is out (after a reconnect)."""
+        self._finalize_marks: list[int] = []
+        """Where the audio stood at each unanswered ``finalize``."""
         self._last_transcript = asyncio.Event()
         self._finalized = asyncio.Event()
         self._finalize_watch: asyncio.Task[None] | None = None
@@ -173,6 +186,7 @@ class SmallestSTTService(WebsocketSTTService):
         options = self._options()
         self._state = STTStreamState(options)
         self._chunker = AudioChunker(options.sample_rate, frame_ms=_FRAME_MS)
+        self._replay = ReplayBuffer(options.sample_rate * 2 * _REPLAY_S, self._state.audio_sent)
         await self._connect()
 
     async def stop(self, frame: EndFrame) -> None:
@@ -182,47 +196,56 @@ class SmallestSTTService(WebsocketSTTService):
 
     async def _connect(self) -> None:
         await super()._connect()  # type: ignore[no-untyped-call]
-        await self._connect_websocket()
-        if self._websocket is not None and self._receive_task is None:
-            self._receive_task = self.create_task(
-                self._receive_task_handler(self._report_error), name="smallest-stt-recv"
-            )
+        self._failures = 0
+        error = await self._open()
+        if error is not None:
+            await self._report(error, "Smallest STT connection failed")
+            if not error.retryable:
+                return
+        if self._supervisor is None:
+            self._supervisor = self.create_task(self._supervise(error), name="smallest-stt-recv")
 
     async def _disconnect(self) -> None:
         await super()._disconnect()  # type: ignore[no-untyped-call]
-        if self._finalize_watch is not None:
-            await self.cancel_task(self._finalize_watch)
-            self._finalize_watch = None
-        if self._receive_task is not None:
-            await self.cancel_task(self._receive_task)
-            self._receive_task = None
+        for task in (self._finalize_watch, self._supervisor):
+            if task is not None:
+                await self.cancel_task(task)
+        self._finalize_watch = self._supervisor = None
         await self._disconnect_websocket()
 
     async def _connect_websocket(self) -> None:
+        error = await self._open()
+        if error is not None:
+            raise error
+
+    async def _open(self) -> SmallestError | None:
+        """One attempt to open the socket; the error if it failed."""
         if self._websocket is not None and self._websocket.state is State.OPEN:
-            return
-        assert self._state is not None
+            return None
+        assert self._state is not None and self._replay is not None
         options = self._options()
         url = self._endpoints.stt_ws(options.query())
-        headers = auth_headers(self._api_key, source=PACKAGE, version=__version__)
         try:
-            self._websocket = await asyncio.wait_for(
-                self._websocket_connect(url, additional_headers=headers, logger=WS_LOGGER),
-                _CONNECT_TIMEOUT_S,
+            ws = await asyncio.wait_for(
+                self._websocket_connect(url, **ws_options(self._api_key)), _CONNECT_TIMEOUT_S
             )
+        except TimeoutError:
+            return SmallestError("timed out opening the STT socket", kind=ErrorKind.TIMEOUT)
         except Exception as exc:
-            self._websocket = None
-            if isinstance(exc, TimeoutError):
-                error = SmallestError("timed out opening the STT socket", kind=ErrorKind.TIMEOUT)
-            else:
-                error = connect_error(exc, "STT")
-            await self.push_error_frame(error_frame(error, "Smallest STT connection failed"))
-            await self._call_event_handler("on_connection_error", str(exc))
-            return
+            return connect_error(exc, url, "STT")
+        self._websocket = ws
         self.connections_opened += 1
         self._last_transcript.clear()
         self._state.connection_started(options)
+        if self._finalize_marks:
+            self._finalize_marks.clear()  # the old socket never answered: ask again
+            self._finalize_owed = True
+        async with self._send_lock:
+            self._replay.resend_all()
         await self._call_event_handler("on_connected")
+        await self._drain()
+        await self._send_finalize()
+        return None
 
     async def _disconnect_websocket(self) -> None:
         ws, self._websocket = self._websocket, None
@@ -230,8 +253,50 @@ class SmallestSTTService(WebsocketSTTService):
             try:
                 await ws.close()
             except (OSError, WebSocketException) as exc:
-                logger.debug(f"{self} closing the socket failed: {exc}")
+                logger.debug(f"{self} closing the socket failed: {redact(str(exc))}")
             await self._call_event_handler("on_disconnected")
+
+    async def _supervise(self, error: SmallestError | None) -> None:
+        """Read each socket until it closes; reopen it with back-off while that helps.
+
+        ``error`` is the (already reported) failure of the first attempt, if it failed.
+        One drop is reported once; the attempts after it only log, unless they end.
+        """
+        reported = True
+        while True:
+            if error is None:
+                error = await self._receive_until_closed()
+                if error is None:
+                    return  # closed on purpose
+                reported = True
+            self._failures += 1
+            if not error.retryable or self._failures > MAX_RECONNECT_ATTEMPTS:
+                await self._give_up(error, reported=reported)
+                return
+            await asyncio.sleep(backoff(self._failures, error=error))
+            error = await self._open()
+            if error is not None:
+                reported = False
+                logger.warning(f"{self} reconnect attempt {self._failures} failed: {error}")
+
+    async def _give_up(self, error: SmallestError, *, reported: bool) -> None:
+        if not error.retryable:
+            if not reported:
+                await self._report(error, "Smallest STT connection failed")
+            return
+        gave_up = SmallestError(
+            f"no working socket after {MAX_RECONNECT_ATTEMPTS} attempts: {error.message}",
+            kind=error.kind,
+            status_code=error.status_code,
+        )
+        frame = error_frame(gave_up, "Smallest STT connection failed")
+        await self._call_event_handler("on_connection_error", frame.error)
+        await self.push_error_frame(frame, force_treat_as_permanent=True)
+
+    async def _report(self, error: SmallestError, prefix: str) -> None:
+        frame = error_frame(error, prefix)
+        await self._call_event_handler("on_connection_error", frame.error)
+        await self.push_error_frame(frame)
 
     async def _do_reconnect(self) -> None:
         # Finish the current stream on the old socket first: its words are delivered,
@@ -257,7 +322,7 @@ class SmallestSTTService(WebsocketSTTService):
             )
             await self.push_error_frame(error_frame(error, "Smallest STT timed out"))
         except (OSError, WebSocketException) as exc:
-            logger.warning(f"{self} closing the stream failed: {exc}")
+            logger.warning(f"{self} closing the stream failed: {redact(str(exc))}")
 
     # ------------------------------------------------------------------ audio out
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
@@ -270,14 +335,28 @@ class SmallestSTTService(WebsocketSTTService):
         yield None
 
     async def _send_audio(self, chunk: bytes) -> None:
-        ws, state = self._websocket, self._state
-        if ws is None or state is None or ws.state is not State.OPEN:
+        """Keep ``chunk`` until a final covers it, and send it if a socket is open."""
+        if self._replay is None:
             return
-        try:
-            await ws.send(chunk)
-            state.audio_sent(len(chunk))
-        except (OSError, WebSocketException) as exc:
-            logger.warning(f"{self} sending audio failed: {exc}")
+        self._replay.add(chunk)
+        await self._drain()
+
+    async def _drain(self) -> None:
+        """Send the buffered audio the current socket has not had yet, in order."""
+        replay = self._replay
+        if replay is None:
+            return
+        async with self._send_lock:
+            ws = self._websocket
+            if ws is None or ws.state is not State.OPEN:
+                return
+            try:
+                while (chunk := replay.next_unsent()) is not None:
+                    await ws.send(chunk)
+                    replay.mark_sent()
+            except (OSError, WebSocketException) as exc:
+                # The reader sees the close and reconnects; the chunk stays buffered.
+                logger.debug(f"{self} sending audio failed: {redact(str(exc))}")
 
     async def _send_rest(self) -> None:
         if self._chunker is not None:
@@ -287,8 +366,13 @@ class SmallestSTTService(WebsocketSTTService):
 
     async def _send_keepalive(self, silence: bytes) -> None:
         # The protocol's own keepalive message, never fake audio.
-        if self._websocket is not None and self._state is not None:
-            await self._websocket.send(self._state.keepalive())
+        ws, state = self._websocket, self._state
+        if ws is None or state is None:
+            return
+        try:
+            await ws.send(state.keepalive())
+        except (OSError, WebSocketException) as exc:
+            logger.debug(f"{self} keepalive failed: {redact(str(exc))}")
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         """Finalize when the user stops speaking."""
@@ -297,21 +381,36 @@ class SmallestSTTService(WebsocketSTTService):
             await self._finalize()
 
     async def _finalize(self) -> None:
-        ws, state = self._websocket, self._state
-        if ws is None or state is None or ws.state is not State.OPEN:
-            return
+        if self._state is None or (self._websocket is None and self._supervisor is None):
+            return  # no socket and none coming
         await self._send_rest()
         self.request_finalize()  # type: ignore[no-untyped-call]
-        try:
-            await ws.send(state.finalize())
-        except (OSError, WebSocketException) as exc:
-            logger.warning(f"{self} sending finalize failed: {exc}")
-            return
+        self._finalize_owed = True
+        await self._send_finalize()
         if self._finalize_watch is None:
             self._finalized.clear()
             self._finalize_watch = self.create_task(
                 self._watch_finalize(), name="smallest-stt-finalize"
             )
+
+    async def _send_finalize(self) -> None:
+        """Send an owed ``finalize`` once every byte before it is on the socket."""
+        state, replay = self._state, self._replay
+        if state is None or replay is None:
+            return
+        async with self._send_lock:
+            ws = self._websocket
+            if not self._finalize_owed or ws is None or ws.state is not State.OPEN:
+                return
+            if replay.unsent:
+                return  # the reconnect sends it after the audio
+            try:
+                await ws.send(state.finalize())
+            except (OSError, WebSocketException) as exc:
+                logger.warning(f"{self} sending finalize failed: {redact(str(exc))}")
+                return
+            self._finalize_owed = False
+            self._finalize_marks.append(replay.sent_position)
 
     async def _watch_finalize(self) -> None:
         """Report a ``finalize`` that gets no final transcript in time."""
@@ -351,19 +450,41 @@ class SmallestSTTService(WebsocketSTTService):
 
     # ------------------------------------------------------------------ receiving
     async def _receive_messages(self) -> None:
+        """Pipecat's reader hook: the supervisor calls :meth:`_receive_until_closed`."""
+        await self._receive_until_closed()
+
+    async def _receive_until_closed(self) -> SmallestError | None:
+        """Read the socket until it closes: ``None`` if that was asked for, else the
+        reason (reported here once: a server error frame, or the drop itself)."""
         ws, state = self._websocket, self._state
         if ws is None or state is None:
-            return
-        async for message in ws:
-            event = state.receive(message)
-            if isinstance(event, Transcript):
-                await self._on_transcript(event)
-            elif isinstance(event, SpeechStarted | SpeechEnded):
-                await self._on_vad(event)
-            elif isinstance(event, STTError):
-                await self.push_error_frame(error_frame(event.error, "Smallest STT error"))
-            elif isinstance(event, STTIgnored):
-                logger.debug(f"{self} ignored a server frame: {event.reason}")
+            return None
+        reported: SmallestError | None = None
+        closed: ConnectionClosed | None = None
+        try:
+            while True:
+                event = state.receive(await ws.recv())
+                if isinstance(event, Transcript):
+                    await self._on_transcript(event)
+                elif isinstance(event, SpeechStarted | SpeechEnded):
+                    await self._on_vad(event)
+                elif isinstance(event, STTError):
+                    reported = event.error
+                    await self.push_error_frame(error_frame(event.error, "Smallest STT error"))
+                elif isinstance(event, STTIgnored):
+                    logger.debug(f"{self} ignored a server frame: {redact(event.reason)}")
+        except ConnectionClosed as exc:
+            closed = exc
+        if self._websocket is ws:
+            self._websocket = None
+            await self._call_event_handler("on_disconnected")
+        if self._disconnecting or state.finished:
+            return None
+        if reported is not None:
+            return reported
+        error = _drop_error(closed)
+        await self._report(error, "Smallest STT connection lost")
+        return error
 
     async def _on_transcript(self, event: Transcript) -> None:
         language = language_from_code(event.language) or language_from_code(
@@ -371,6 +492,8 @@ class SmallestSTTService(WebsocketSTTService):
         )
         text = event.text.strip()
         if event.is_final:
+            self._failures = 0
+            self._release(event)
             if event.from_finalize or event.is_last:
                 self._finalized.set()
             if event.from_finalize:
@@ -392,6 +515,15 @@ class SmallestSTTService(WebsocketSTTService):
                 )
             )
 
+    def _release(self, final: Transcript) -> None:
+        """The audio a final covers is never sent again."""
+        if self._replay is None:
+            return
+        if final.from_finalize and self._finalize_marks:
+            self._replay.release_to(self._finalize_marks.pop(0))
+        else:
+            self._replay.release_sent()
+
     async def _on_vad(self, event: SpeechStarted | SpeechEnded) -> None:
         # Only when asked for: the pipeline's own VAD usually owns turn-taking.
         if self._settings.vad_events is not True:
@@ -400,6 +532,21 @@ class SmallestSTTService(WebsocketSTTService):
             await self.broadcast_frame(VADUserStartedSpeakingFrame)
         else:
             await self.broadcast_frame(VADUserStoppedSpeakingFrame)
+
+
+def _drop_error(closed: ConnectionClosed | None) -> SmallestError:
+    """Why a socket closed that was meant to stay open."""
+    sent = closed.sent if closed is not None else None
+    if sent is not None and sent.code == _TOO_BIG:
+        return SmallestError(
+            f"the server sent a frame over the {MAX_FRAME_BYTES // 2**20} MiB limit",
+            kind=ErrorKind.PROTOCOL,
+            code=str(_TOO_BIG),
+        )
+    rcvd = closed.rcvd if closed is not None else None
+    code = rcvd.code if rcvd is not None else None
+    reason = f": {rcvd.reason}" if rcvd is not None and rcvd.reason else ""
+    return connection_error(f"the socket closed mid-stream{reason}", close_code=code)
 
 
 def _resolve_language(settings: SmallestSTTSettings) -> None:

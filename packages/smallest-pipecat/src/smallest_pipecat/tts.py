@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import math
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,21 +40,21 @@ from smallest_core import (
     TTSOptions,
     Voice,
     WordReceived,
-    auth_headers,
+    check_duration,
+    check_text,
+    redact,
     resolve_api_key,
 )
 from smallest_core.audio import Resampler
 from smallest_core.tts_connection import ContextState, is_idle_timeout
 from smallest_pipecat._common import (
-    PACKAGE,
-    WS_LOGGER,
     check_sample_rate,
     connect_error,
     fetch_voices,
     first_supported_rate,
+    ws_options,
 )
 from smallest_pipecat._failures import ReportedFailures
-from smallest_pipecat._version import __version__
 from smallest_pipecat.errors import error_frame
 from smallest_pipecat.languages import tts_language
 from smallest_pipecat.settings import SmallestTTSSettings, tts_options
@@ -147,9 +148,9 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             store.apply_update(settings)
         _resolve_language(store)
         check_sample_rate(sample_rate)
-        if not response_timeout_s > 0:
-            raise ValueError(f"response_timeout_s must be > 0, got {response_timeout_s!r}")
-        self._response_timeout_s = float(response_timeout_s)
+        self._response_timeout_s = check_duration("response_timeout_s", response_timeout_s)
+        if idle_timeout_s is not None:
+            check_duration("idle_timeout_s", idle_timeout_s)
         self._endpoints = Endpoints.resolve(base_url)
         self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
         self._word_timestamps = word_timestamps
@@ -179,6 +180,8 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         self._failed_contexts: set[str] = set()
         self._refused_contexts: set[str] = set()
         """Contexts whose socket could not be opened: reported once, ended at flush."""
+        self._unsent_contexts: set[str] = set()
+        """Contexts whose every sentence so far was refused (bad text): ended at flush."""
         self._usable_after_connect = False
         """A refused connection wrote the service off; a successful one restores it."""
         self._recv_timeout: asyncio.Timeout | None = None
@@ -249,7 +252,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             try:
                 await ws.close()
             except (OSError, WebSocketException) as exc:
-                logger.debug(f"{self} closing the socket failed: {exc}")
+                logger.debug(f"{self} closing the socket failed: {redact(str(exc))}")
             await self._call_event_handler("on_disconnected")
 
     async def _ensure_socket(self) -> TTSConnection:
@@ -259,10 +262,9 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             if ws is not None and ws.state is State.OPEN and self._conn is not None:
                 return self._conn
             url = self._endpoints.tts_ws(idle_timeout_s=self._idle_timeout_s)
-            headers = auth_headers(self._api_key, source=PACKAGE, version=__version__)
             try:
                 ws = await asyncio.wait_for(
-                    self._websocket_connect(url, additional_headers=headers, logger=WS_LOGGER),
+                    self._websocket_connect(url, **ws_options(self._api_key)),
                     _CONNECT_TIMEOUT_S,
                 )
             except TimeoutError as exc:
@@ -270,7 +272,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
                     "timed out opening the TTS socket", kind=ErrorKind.CONNECTION
                 ) from exc
             except Exception as exc:
-                raise connect_error(exc, "TTS") from exc
+                raise connect_error(exc, url, "TTS") from None
             self._websocket = ws
             self._conn = TTSConnection(self._options())
             self.connections_opened += 1
@@ -301,6 +303,17 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         """Send ``text`` as the next fragment of the context's server context."""
         if context_id in self._refused_contexts:
             yield None  # reported with the turn's first sentence: one attempt per turn
+            return
+        try:
+            check_text(text)
+        except ValueError as exc:
+            # Only this sentence is dropped; a turn with nothing sent ends at flush.
+            if context_id not in self._contexts:
+                self._failed_contexts.add(context_id)
+                self._unsent_contexts.add(context_id)
+            yield ErrorFrame(
+                f"Smallest TTS text refused: {exc}", category=ErrorCategory.APPLICATION
+            )
             return
         try:
             ctx = await self._server_context(context_id)
@@ -338,6 +351,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         self._contexts[context_id] = ctx
         self._by_core_id[core_id] = context_id
         self._failed_contexts.discard(context_id)
+        self._unsent_contexts.discard(context_id)
         return ctx
 
     def _refuse(self, context_id: str) -> None:
@@ -352,6 +366,10 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             await self.remove_audio_context(context_id)
             return
         ctx = self._contexts.get(context_id or "")
+        if context_id in self._unsent_contexts:
+            self._unsent_contexts.discard(context_id)
+            await self.remove_audio_context(context_id)  # every sentence was refused
+            return
         if ctx is None or ctx.closed:
             return
         ctx.closed = True
@@ -361,12 +379,17 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
     async def on_audio_context_interrupted(self, context_id: str) -> None:
         """Barge-in: cancel the server context on the same socket."""
         self._refused_contexts.discard(context_id)
+        self._unsent_contexts.discard(context_id)
         ctx = self._contexts.pop(context_id, None)
         if ctx is not None:
             ctx.pending.clear()  # the interrupted turn's audio goes nowhere
             self._by_core_id.pop(ctx.core_id, None)
-            await self._handle_events(ctx.conn.cancel(ctx.core_id))
-            await self._send_pending(ctx.conn)
+            conn = ctx.conn
+            await self._handle_events(conn.cancel(ctx.core_id, asyncio.get_running_loop().time()))
+            await self._send_pending(conn)
+            deadline = conn.next_deadline()
+            if deadline is not None:  # e.g. the next turn waits for the cancelled one to go quiet
+                self._wake_by(deadline)
         await self.stop_all_metrics()  # type: ignore[no-untyped-call]
         await super().on_audio_context_interrupted(context_id)
 
@@ -380,7 +403,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
                 await ws.send(message)
         except (OSError, WebSocketException) as exc:
             # The receive loop sees the close and fails or replays the contexts.
-            logger.debug(f"{self} send failed: {exc}")
+            logger.debug(f"{self} send failed: {redact(str(exc))}")
             return
         self._start_owing(conn)
 
@@ -553,7 +576,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
                 else:
                     logger.warning(f"{self} server error outside any context: {event.error}")
             elif isinstance(event, FrameIgnored):
-                logger.warning(f"{self} ignored a server frame: {event.reason}")
+                logger.warning(f"{self} ignored a server frame: {redact(event.reason)}")
 
     def _context_for(self, core_id: str) -> _ServerContext | None:
         context_id = self._by_core_id.get(core_id)
@@ -595,6 +618,9 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
     async def _on_word(self, event: WordReceived) -> None:
         ctx = self._context_for(event.context_id)
         if ctx is None or not self._word_timestamps:
+            return
+        if not math.isfinite(event.word.start) or event.word.start < 0:
+            logger.warning(f"{self} ignored a word with time {event.word.start!r}")
             return
         no_spaces = ctx.options.language in _NO_SPACE_LANGUAGES
         await self.add_word_timestamps(
