@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from livekit.agents import tts, utils
@@ -29,9 +30,12 @@ async def emu() -> AsyncIterator[Emulator]:
 
 
 def key(profile: str = "default", **overrides: Any) -> str:
-    """An emulator API key selecting a profile and per-connection fault overrides."""
+    """An emulator API key selecting a profile and per-connection fault overrides.
+
+    Values are percent-encoded (the emulator decodes them): a key holds no whitespace.
+    """
     parts = ["sk_test", f"profile={profile}"]
-    parts += [f"{k}={v}" for k, v in overrides.items()]
+    parts += [f"{k}={quote(str(v), safe='|,:')}" for k, v in overrides.items()]
     return ";".join(parts)
 
 

@@ -19,6 +19,7 @@ from smallest_core import (
     TTSConnection,
     TTSEvent,
     TTSOptions,
+    redact,
 )
 from smallest_core.tts_connection import is_idle_timeout
 
@@ -44,6 +45,8 @@ class TTSSocket:
         self._outbox: list[str] = []
         """Frames taken from the core, sent in order under the lock by whichever task holds it."""
         self._send_lock = asyncio.Lock()
+        self._deadline_timer: asyncio.TimerHandle | None = None
+        self._deadline_flush: asyncio.Task[None] | None = None
         self._reader = asyncio.create_task(self._read_loop(), name="smallest.tts.reader")
 
     @property
@@ -81,8 +84,38 @@ class TTSSocket:
                 await self.ws.send_str(self._outbox.pop(0))
         return len(queued)
 
+    def watch_deadline(self) -> None:
+        """Poll the core at its next deadline even if no frame arrives by then.
+
+        The reader only re-reads the deadline between frames; a command that sets an
+        earlier one (a cancel that holds the next context until the cancelled one is
+        quiet) calls this so the held context is not stranded on a silent socket.
+        """
+        deadline = self.protocol.next_deadline()
+        if deadline is None or self._reader.done():
+            return
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        delay = max(_MIN_WAIT_S, deadline - time.monotonic())
+        self._deadline_timer = asyncio.get_running_loop().call_later(delay, self._deadline_due)
+
+    def _deadline_due(self) -> None:
+        self._deadline_timer = None
+        if self._reader.done():
+            return
+        self._dispatch(self.protocol.poll(time.monotonic()))
+        if self._deadline_flush is None or self._deadline_flush.done():
+            self._deadline_flush = asyncio.create_task(self._flush_quietly())
+        self.watch_deadline()
+
     async def aclose(self) -> None:
         """Stop the reader and close the socket."""
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        if self._deadline_flush is not None:
+            self._deadline_flush.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._deadline_flush
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._reader
@@ -108,7 +141,7 @@ class TTSSocket:
                     logger.warning("TTS connection error: %s", event.error.message)
                 continue
             if isinstance(event, FrameIgnored):
-                logger.warning("ignored a TTS frame: %s", event.reason)
+                logger.warning("ignored a TTS frame: %s", redact(event.reason))
                 continue
             sink = self._sinks.get(event.context_id)
             if sink is not None:
@@ -143,7 +176,9 @@ class TTSSocket:
                     continue
                 reason = "the server closed the connection"
                 if msg.type is aiohttp.WSMsgType.ERROR:
-                    reason = f"the connection failed ({type(msg.data).__name__})"
+                    reason = (
+                        f"the connection failed: {redact(str(msg.data)) or type(msg.data).__name__}"
+                    )
                 if self.failure is not None:
                     reason = self.failure.message
                 self._dispatch(protocol.connection_lost(self.ws.close_code, reason))

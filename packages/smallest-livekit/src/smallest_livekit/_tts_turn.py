@@ -5,14 +5,16 @@ is parsed (no per-frame hand-off). Text from the stream's input and the context'
 failure share one queue, so the turn is a single loop: forward each token as it arrives,
 finish on the core's ``ContextEnded``. The receive timeout applies only once the closing
 fragment has been sent (waiting on the server, not on the LLM), and any event from the
-server (audio included) restarts it.
+server (audio included) restarts it. A context that times out retires its socket: a server
+that went silent on one turn is not trusted with the next.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+import time
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from livekit.agents import APIConnectionError, APIError, APITimeoutError, tts
 from livekit.agents.types import TimedString
@@ -23,6 +25,7 @@ from smallest_core import (
     ContextFailed,
     ContextState,
     ErrorKind,
+    TTSConnection,
     TTSEvent,
     WordReceived,
 )
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from .tts import SynthesizeStream
 
 _INPUT_ENDED = object()
+_TIMED_OUT = object()
 _MAX_REPLAYS = 2
 _CANCEL_SEND_TIMEOUT_S = 1.0
 
@@ -121,7 +125,7 @@ class _Turn:
         ctx = sock.open_context(self.stream.opts, self.deliver)
         try:
             for text in self.texts:
-                protocol.push_text(ctx, text)
+                _push_text(protocol, ctx, text)
             if self.input_ended:
                 self._handle(protocol.end_input(ctx), sock, reused)
                 self.closing_sent = True
@@ -134,7 +138,8 @@ class _Turn:
                 ContextState.CANCELLED,
                 None,
             ):
-                protocol.cancel(ctx)
+                protocol.cancel(ctx, time.monotonic())
+                sock.watch_deadline()
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(_CANCEL_SEND_TIMEOUT_S):
                         await sock.send_pending()
@@ -147,7 +152,7 @@ class _Turn:
             sock.detach(ctx)
 
     async def _next(self) -> Any:
-        """The next inbox item; once closed, fail if the server goes quiet for the timeout."""
+        """The next inbox item; once closed, ``_TIMED_OUT`` if the server stays quiet."""
         if not self.closing_sent:
             return await self.inbox.get()
         timeout = self.stream.connect_options.timeout
@@ -155,7 +160,7 @@ class _Turn:
         while True:
             deadline = max(waiting_since, self.last_event_at) + timeout
             if deadline <= self._now():
-                raise APITimeoutError(f"no answer from Smallest TTS within {timeout:.1f} s")
+                return _TIMED_OUT
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout_at(deadline):
                     return await self.inbox.get()
@@ -166,8 +171,10 @@ class _Turn:
             item = await self._next()
             if isinstance(item, str):
                 self.texts.append(item)
-                protocol.push_text(ctx, item)
+                _push_text(protocol, ctx, item)
                 await self.send(sock, True)
+            elif item is _TIMED_OUT:
+                self._time_out(sock, ctx)
             elif item is _INPUT_ENDED:
                 self.input_ended = True
                 events = protocol.end_input(ctx)
@@ -177,6 +184,14 @@ class _Turn:
                     return
             elif self._handle([item], sock, reused):
                 return
+
+    def _time_out(self, sock: TTSSocket, ctx: str) -> NoReturn:
+        """The server owes the context audio: fail it and retire the socket."""
+        for event in sock.protocol.time_out(ctx):
+            if isinstance(event, ContextFailed):
+                sock.failure = event.error
+        timeout = self.stream.connect_options.timeout
+        raise APITimeoutError(f"no answer from Smallest TTS within {timeout:.1f} s")
 
     def _handle(self, events: list[Any], sock: TTSSocket, reused: bool) -> bool:
         """Apply events; True once the context has ended."""
@@ -196,6 +211,15 @@ class _Turn:
                     raise _Replay(error.message)
                 raise to_api_error(error)
         return False
+
+
+def _push_text(protocol: TTSConnection, ctx: str, text: str) -> None:
+    """Queue a fragment; text that cannot be sent (a lone surrogate) fails the segment for
+    good: retrying the same text cannot help."""
+    try:
+        protocol.push_text(ctx, text)
+    except ValueError as exc:
+        raise APIError(f"Smallest TTS cannot send this text: {exc}", retryable=False) from None
 
 
 async def run_turn(stream: SynthesizeStream, emitter: tts.AudioEmitter) -> None:

@@ -4,6 +4,12 @@
 transcripts, server VAD events, finalize on flush, ``close_stream`` at end of input);
 ``recognize()`` uses ``POST /waves/v1/stt/``. Parsing and timelines are the core's
 (:class:`~smallest_core.STTStreamState`).
+
+A stream reconnects by itself: after a refusal or a dropped socket it waits the core's
+``backoff`` (at least the server's ``Retry-After`` or 1 s after a rate-limit signal: 429,
+close 1008) and tries again, up to ``MAX_RECONNECT_ATTEMPTS`` (and ``max_retry``) failures
+in a row. Each failure is one recoverable error event; audio not yet written to the failed
+socket is sent on the next one, and times stay on one timeline.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import asyncio
 import contextlib
 import time
 import weakref
+from collections import deque
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -29,6 +36,8 @@ from livekit.agents.types import NOT_GIVEN, NotGivenOr, TimedString
 from livekit.agents.utils import AudioBuffer, is_given
 
 from smallest_core import (
+    MAX_FRAME_BYTES,
+    MAX_RECONNECT_ATTEMPTS,
     AudioChunker,
     Pong,
     SmallestError,
@@ -39,13 +48,17 @@ from smallest_core import (
     STTOptions,
     STTStreamState,
     Transcript,
+    backoff,
+    check_duration,
+    redact,
 )
 from smallest_core.audio import downmix_to_mono
+from smallest_core.errors import connection_error
 from smallest_core.options import check_streaming_stt
 from smallest_core.stt import CLOSE_STREAM_MESSAGE, parse_batch_response
 
 from ._common import Connection, api_root
-from ._errors import http_error, refused_upgrade, to_api_error, transport_error
+from ._errors import core_error, http_error, refused_upgrade, to_api_error, transport_error
 from .log import logger
 
 FRAME_MS = 50
@@ -153,8 +166,8 @@ class STT(stt.STT[Any]):
         streaming = model == "pulse"
         if streaming:
             check_streaming_stt(self._opts)
-        if keepalive_interval is not None and keepalive_interval <= 0:
-            raise ValueError("keepalive_interval must be positive or None")
+        if keepalive_interval is not None:
+            check_duration("keepalive_interval", keepalive_interval)
         super().__init__(
             capabilities=stt.STTCapabilities(
                 streaming=streaming,
@@ -244,7 +257,7 @@ class STT(stt.STT[Any]):
         except SmallestError as exc:
             raise to_api_error(exc) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise transport_error(exc, "Smallest STT request failed") from None
+            raise transport_error(exc, "Smallest STT request failed", url=url) from None
         words = [
             TimedString(w.text, start_time=w.start, end_time=w.end, speaker_id=_speaker(w.speaker))
             for w in result.words
@@ -298,6 +311,9 @@ class SpeechStream(stt.RecognizeStream):
         self._request_id = ""
         self._usage_s = 0.0
         self._last_sent = time.monotonic()
+        self._unsent: deque[bytes] = deque()
+        """Audio frames cut but not yet written to a socket (kept across a reconnect)."""
+        self._heard = False
         self.connections = 0
         """Connections opened so far (reconnects are visible here)."""
 
@@ -322,16 +338,51 @@ class SpeechStream(stt.RecognizeStream):
 
     # ------------------------------------------------------------------ lifecycle
     async def _run(self) -> None:
+        failures = 0
         while True:
-            ws = await self._connect()
+            try:
+                ws = await self._connect()
+            except APIError as exc:
+                failures = await self._after_failure(exc, failures)
+                continue
+            opened_at = time.monotonic()
+            self._heard = False
+            failure: APIError | None = None
             try:
                 reconnect = await self._run_connection(ws)
+            except APIError as exc:
+                failure = exc
             finally:
                 await ws.close()
                 self._report_usage()
                 self._end_speech()
+            if failure is not None:
+                if self._heard or time.monotonic() - opened_at > self._conn_options.timeout:
+                    failures = 0  # that connection worked: this failure starts a new series
+                failures = await self._after_failure(failure, failures)
+                continue
             if not reconnect:
                 return
+            failures = 0
+
+    async def _after_failure(self, error: APIError, failures: int) -> int:
+        """Report a failed attempt and wait before the next, or raise when it is pointless.
+
+        LiveKit's own retry loop is left out of reconnects (the final error is marked not
+        retryable): it would wait without ``Retry-After`` and shift the timeline again.
+        """
+        attempt = failures + 1
+        limit = min(MAX_RECONNECT_ATTEMPTS, self._conn_options.max_retry)
+        if not error.retryable or attempt > limit:
+            error.retryable = False
+            raise error
+        self._emit_error(error, recoverable=True)
+        delay = backoff(attempt, error=core_error(error))
+        logger.warning(
+            "Smallest STT: %s; reconnecting in %.2f s (%d/%d)", error, delay, attempt, limit
+        )
+        await asyncio.sleep(delay)
+        return attempt
 
     async def _connect(self) -> aiohttp.ClientWebSocketResponse:
         conn = self._stt._conn
@@ -339,13 +390,15 @@ class SpeechStream(stt.RecognizeStream):
         started = time.perf_counter()
         try:
             ws = await asyncio.wait_for(
-                conn.session().ws_connect(url, headers=conn.headers(), heartbeat=30.0),
+                conn.session().ws_connect(
+                    url, headers=conn.headers(), heartbeat=30.0, max_msg_size=MAX_FRAME_BYTES
+                ),
                 self._conn_options.timeout,
             )
         except aiohttp.WSServerHandshakeError as exc:
             raise await refused_upgrade(conn, url, exc.status) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise transport_error(exc, "could not connect to Smallest STT") from None
+            raise transport_error(exc, "could not connect to Smallest STT", url=url) from None
         self.connections += 1
         self._state.connection_started(self._opts)
         self._report_connection_acquired(time.perf_counter() - started, False)
@@ -370,6 +423,8 @@ class SpeechStream(stt.RecognizeStream):
                 logger.warning(
                     "no last transcript within %.1f s of close_stream", LAST_TRANSCRIPT_TIMEOUT_S
                 )
+            except APIError as exc:  # all audio was sent: closing, not failing
+                logger.warning("Smallest STT ended before its last transcript: %s", exc)
             return reconnect
         finally:
             await utils.aio.cancel_and_wait(sender, receiver, keepalive)
@@ -385,15 +440,28 @@ class SpeechStream(stt.RecognizeStream):
         self._last_sent = time.monotonic()
 
     async def _send_audio(self, ws: aiohttp.ClientWebSocketResponse, pcm: bytes) -> None:
-        for chunk in self._chunker.push(pcm):
-            await self._send(ws, chunk)
-            self._account(chunk)
+        self._unsent.extend(self._chunker.push(pcm))
+        await self._send_unsent(ws)
 
     async def _send_rest(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         rest = self._chunker.flush()
         if rest:
-            await self._send(ws, rest)
-            self._account(rest)
+            self._unsent.append(rest)
+        await self._send_unsent(ws)
+
+    async def _send_unsent(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Write the queued audio in order; a frame the socket refused stays queued."""
+        while self._unsent:
+            chunk = self._unsent.popleft()
+            try:
+                await self._send(ws, chunk)
+            except APIError:
+                self._unsent.appendleft(chunk)
+                raise
+            except asyncio.CancelledError:
+                self._account(chunk)  # written: only the wait for the buffer to drain stopped
+                raise
+            self._account(chunk)
 
     def _account(self, chunk: bytes) -> None:
         self._state.audio_sent(len(chunk))
@@ -407,6 +475,7 @@ class SpeechStream(stt.RecognizeStream):
         The reconnect flag is checked between items; ``update_options`` also puts a wake-up
         item on the channel so a sender waiting for audio sees it at once.
         """
+        await self._send_unsent(ws)
         while True:
             if self._reconnect.is_set():
                 await self._send_rest(ws)
@@ -443,14 +512,18 @@ class SpeechStream(stt.RecognizeStream):
         while True:
             msg = await ws.receive()
             if msg.type is aiohttp.WSMsgType.TEXT:
+                self._heard = True
                 if self._on_event(self._state.receive(msg.data)):
                     return
                 continue
             if msg.type is aiohttp.WSMsgType.BINARY:
                 logger.debug("ignored a binary STT frame")
                 continue
-            raise transport_error(
-                ConnectionError(), f"Smallest STT closed the connection (code {ws.close_code})"
+            if msg.type is aiohttp.WSMsgType.ERROR:
+                reason = redact(str(msg.data)) or type(msg.data).__name__
+                raise to_api_error(connection_error(f"Smallest STT connection failed: {reason}"))
+            raise to_api_error(
+                connection_error("Smallest STT closed the connection", close_code=ws.close_code)
             )
 
     # ------------------------------------------------------------------ events
@@ -485,7 +558,7 @@ class SpeechStream(stt.RecognizeStream):
         elif isinstance(event, STTError):
             raise to_api_error(event.error, request_id=self._request_id or None)
         elif isinstance(event, STTIgnored):
-            logger.debug("ignored an STT frame: %s", event.reason)
+            logger.debug("ignored an STT frame: %s", redact(event.reason))
         elif not isinstance(event, Pong):
             logger.debug("unhandled STT event %r", event)
         return False

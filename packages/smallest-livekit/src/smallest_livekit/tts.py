@@ -22,12 +22,23 @@ from livekit.agents import (
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import is_given
 
-from smallest_core import SmallestError, TTSConnection, TTSOptions, Voice, tts_messages
+from smallest_core import (
+    MAX_ERROR_BODY_BYTES,
+    MAX_FRAME_BYTES,
+    SmallestError,
+    TTSConnection,
+    TTSOptions,
+    Voice,
+    check_duration,
+    check_text,
+    error_from_audio_response,
+    tts_messages,
+)
 from smallest_core.audio import PcmDecoder
 from smallest_core.voices import parse_voices
 
 from ._common import Connection, api_root
-from ._errors import http_error, refused_upgrade, to_api_error, transport_error
+from ._errors import http_error, read_head, refused_upgrade, to_api_error, transport_error
 from ._tts_socket import TTSSocket
 from ._tts_turn import run_turn
 
@@ -36,6 +47,8 @@ WS_FORMATS = ("pcm", "ulaw", "alaw")
 DEFAULT_IDLE_TIMEOUT_S = 300
 """Idle timeout requested from the server with ``?timeout=`` (documented, §4.4)."""
 _POOL_MARGIN_S = 30
+_MP3_BYTES_PER_S = 40_000
+"""MP3 at its highest bitrate (320 kbit/s): the least audio a number of bytes can hold."""
 
 
 class TTS(tts.TTS[Any]):
@@ -106,6 +119,7 @@ class TTS(tts.TTS[Any]):
             complete_backoff_ms=complete_backoff_ms,
             pronunciation_dicts=tuple(pronunciation_dicts),
         )
+        check_duration("idle_timeout_s", idle_timeout_s)
         if idle_timeout_s <= _POOL_MARGIN_S:
             raise ValueError(f"idle_timeout_s must exceed {_POOL_MARGIN_S}, got {idle_timeout_s}")
         del max_buffer_flush_ms
@@ -198,7 +212,8 @@ class TTS(tts.TTS[Any]):
     def synthesize(
         self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
     ) -> ChunkedStream:
-        """One HTTP request for ``text``."""
+        """One HTTP request for ``text`` (``ValueError`` if it cannot be sent as UTF-8)."""
+        check_text(text)
         stream = ChunkedStream(tts=self, input_text=text, conn_options=conn_options)
         self._chunked.add(stream)
         return stream
@@ -224,12 +239,14 @@ class TTS(tts.TTS[Any]):
             ) as resp:
                 if resp.status >= 400:
                     raise await http_error(resp)
-                body = await resp.read()
+                body = await read_head(resp, MAX_FRAME_BYTES + 1)  # the core refuses more
+            return parse_voices(resp.status, body)
         except APIError:
             raise
+        except SmallestError as exc:
+            raise to_api_error(exc) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise transport_error(exc, "listing voices failed") from None
-        return parse_voices(resp.status, body)
+            raise transport_error(exc, "listing voices failed", url=url) from None
 
     async def aclose(self) -> None:
         """Close open streams and every pooled socket."""
@@ -247,13 +264,13 @@ class TTS(tts.TTS[Any]):
         session = self._conn.session()
         try:
             ws = await asyncio.wait_for(
-                session.ws_connect(url, headers=self._conn.headers(), max_msg_size=0),
+                session.ws_connect(url, headers=self._conn.headers(), max_msg_size=MAX_FRAME_BYTES),
                 connect_timeout,
             )
         except aiohttp.WSServerHandshakeError as exc:
             raise await refused_upgrade(self._conn, url, exc.status) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise transport_error(exc, "could not connect to Smallest TTS") from None
+            raise transport_error(exc, "could not connect to Smallest TTS", url=url) from None
         self.sockets_opened += 1
         return TTSSocket(ws, TTSConnection(self.ws_options(), protocol=self._protocol))
 
@@ -281,7 +298,13 @@ class TTS(tts.TTS[Any]):
 
 
 class ChunkedStream(tts.ChunkedStream):
-    """``POST /waves/v1/tts``: any output format arrives as PCM."""
+    """``POST /waves/v1/tts``: any output format arrives as PCM.
+
+    ``conn_options.timeout`` bounds the connect, each read, and the whole response: the
+    body must keep ahead of real time, so the deadline is ``timeout`` plus the audio
+    received so far. A long reply delivered faster than it plays is never cut; a body
+    trickled slower than it plays fails within about ``timeout``.
+    """
 
     def __init__(self, *, tts: TTS, input_text: str, conn_options: APIConnectOptions) -> None:
         super().__init__(tts=tts, input_text=input_text, conn_options=conn_options)
@@ -290,44 +313,68 @@ class ChunkedStream(tts.ChunkedStream):
 
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
         opts, conn = self._opts, self._tts._conn
+        url = conn.endpoints.tts_http
         headers = {**tts_messages.http_request_headers(), **conn.headers()}
         body = tts_messages.http_request_body(opts, self._input_text)
-        mp3 = opts.output_format == "mp3"
-        decoder = None if mp3 else PcmDecoder(opts.output_format, opts.sample_rate)
+        timeout = self._conn_options.timeout
         try:
-            async with conn.session().post(
-                conn.endpoints.tts_http,
-                headers=headers,
-                json=body,
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    sock_connect=self._conn_options.timeout,
-                    sock_read=self._conn_options.timeout,
-                ),
-            ) as resp:
-                if resp.status >= 400:
-                    raise await http_error(resp)
-                output_emitter.initialize(
-                    request_id=resp.headers.get("x-request-id") or utils.shortuuid(),
-                    sample_rate=opts.sample_rate,
-                    num_channels=NUM_CHANNELS,
-                    mime_type="audio/mpeg" if mp3 else "audio/pcm",
-                )
-                async for chunk in resp.content.iter_any():
-                    data = chunk if decoder is None else decoder.feed(chunk)
-                    if data:
-                        output_emitter.push(data)
-                if decoder is not None and (tail := decoder.flush()):
-                    output_emitter.push(tail)
-                output_emitter.flush()
+            async with asyncio.timeout(timeout) as deadline:
+                async with conn.session().post(
+                    url,
+                    headers=headers,
+                    json=body,
+                    timeout=aiohttp.ClientTimeout(
+                        total=None, sock_connect=timeout, sock_read=timeout
+                    ),
+                ) as resp:
+                    if resp.status >= 400:
+                        raise await http_error(resp)
+                    await self._play(resp, output_emitter, deadline)
         except APIError:
             raise
         except Exception as exc:
             if isinstance(exc, SmallestError):
                 raise to_api_error(exc) from None
             if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
-                raise transport_error(exc, "Smallest TTS request failed") from None
+                raise transport_error(exc, "Smallest TTS request failed", url=url) from None
             raise
+
+    async def _play(
+        self,
+        resp: aiohttp.ClientResponse,
+        output_emitter: tts.AudioEmitter,
+        deadline: asyncio.Timeout,
+    ) -> None:
+        """Check the body is audio, then push it, moving the deadline with the audio."""
+        opts = self._opts
+        mp3 = opts.output_format == "mp3"
+        decoder = None if mp3 else PcmDecoder(opts.output_format, opts.sample_rate)
+        content_type = resp.headers.get(aiohttp.hdrs.CONTENT_TYPE)
+        first = await resp.content.read(MAX_ERROR_BODY_BYTES)
+        if error_from_audio_response(content_type, first) is not None:
+            head = first + await read_head(resp, MAX_ERROR_BODY_BYTES - len(first))
+            error = error_from_audio_response(content_type, head)
+            if error is not None:
+                raise to_api_error(error)
+        output_emitter.initialize(
+            request_id=resp.headers.get("x-request-id") or utils.shortuuid(),
+            sample_rate=opts.sample_rate,
+            num_channels=NUM_CHANNELS,
+            mime_type="audio/mpeg" if mp3 else "audio/pcm",
+        )
+        give_up_at = deadline.when() or 0.0
+        bytes_per_s = _MP3_BYTES_PER_S if mp3 else 2 * opts.sample_rate
+        chunk = first
+        while chunk:
+            data = chunk if decoder is None else decoder.feed(chunk)
+            if data:
+                output_emitter.push(data)
+                give_up_at += len(data) / bytes_per_s
+                deadline.reschedule(give_up_at)
+            chunk = await resp.content.readany()
+        if decoder is not None and (tail := decoder.flush()):
+            output_emitter.push(tail)
+        output_emitter.flush()
 
 
 class SynthesizeStream(tts.SynthesizeStream):
