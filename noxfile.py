@@ -57,7 +57,7 @@ def tests(session: nox.Session) -> None:
     """Everything CI runs, each part in its own environment."""
     present = [name for name, path in FRAMEWORKS.items() if _present(path)]
     versioned = [f"{name}-{py}" for name in ("core", "emulator") for py in PYTHONS]
-    for name in ("lint", "typecheck", *versioned, *present, "combined", "build"):
+    for name in ("lint", "typecheck", *versioned, *present, "combined", "vendor", "build"):
         session.notify(name)
 
 
@@ -121,7 +121,7 @@ def videosdk(session: nox.Session) -> None:
 def combined(session: nox.Session) -> None:
     """All three frameworks in one environment: the cross-package suite in tests/."""
     session.install(*CORE, *EMULATOR, *_all_adapters(), *TEST_DEPS)
-    _pytest(session, "combined", "tests", "-m", "not soak")
+    _pytest(session, "combined", "tests", "-m", "not soak", "--ignore=tests/vendor")
 
 
 def _all_adapters() -> list[str]:
@@ -132,7 +132,30 @@ def _all_adapters() -> list[str]:
 def soak(session: nox.Session) -> None:
     """1,000 turns per adapter with barge-ins and faults: memory, sockets, lost/stale bytes."""
     session.install(*CORE, *EMULATOR, *_all_adapters(), *TEST_DEPS)
-    _pytest(session, "soak", "tests", "-m", "soak")
+    _pytest(session, "soak", "tests", "-m", "soak", "--ignore=tests/vendor")
+
+
+# The vendor's own clients, unmodified, as the judge of the emulator (tests/vendor).
+VENDOR = [
+    "smallestai==5.14.*",
+    "livekit-agents==1.8.9",
+    "livekit-plugins-smallestai==1.8.9",
+    "pipecat-ai[websocket]==1.14.0",
+    "videosdk-agents==1.0.30",
+    "videosdk-plugins-smallestai==1.0.30",
+    # imported by the tests themselves: raw protocol checks and reference decoders
+    "aiohttp>=3.9",
+    "av",
+    "httpx",
+    "numpy",
+]
+
+
+@nox.session(python="3.11")
+def vendor(session: nox.Session) -> None:
+    """The emulator judged by the vendor's SDK and the three official plugins, unmodified."""
+    session.install(*EMULATOR, *VENDOR, *TEST_DEPS)
+    _pytest(session, "vendor", "tests/vendor")
 
 
 @nox.session(python="3.11")

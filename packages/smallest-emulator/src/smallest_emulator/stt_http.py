@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import uuid
 from typing import Any
 
@@ -16,6 +17,11 @@ from smallest_emulator.state import CFG_KEY, CONN_KEY, LOG_KEY, STATE_KEY, Emula
 from smallest_emulator.stt_params import ParamError, as_dict, parse_http
 from smallest_emulator.stt_sources import MISSING_URL, SourceError, decode, fetch_url
 from smallest_emulator.transcripts import Segment, Transcriber, word_objects
+
+_PRO_CHUNK_S = 30.0
+"""Pulse Pro splits audio into chunks of about this length (reported as num_chunks)."""
+_PRO_MS_PER_AUDIO_S = 25.0
+"""Processing time the emulator reports per second of audio (an rtfx of 40)."""
 
 
 def _json(data: bytes) -> dict[str, Any]:
@@ -98,9 +104,18 @@ async def stt_http(request: web.Request) -> web.Response:
     if p.gender_detection and text:
         body["gender"] = stt_extras.gender(text)
     if request.query.get("model") == "pulse-pro":
+        # Pro answers: language and request id, Pro-only metadata, no utterances.
         body["language"] = p.final_language
         body["request_id"] = uuid.uuid4().hex
         body["totalBytes"] = len(data)
+        body.pop("utterances", None)
+        chunks = max(1, math.ceil(duration / _PRO_CHUNK_S))
+        processing_ms = round(_PRO_MS_PER_AUDIO_S * max(duration, 0.001), 1)
+        body["metadata"].update(
+            processing_time_ms=processing_ms,
+            rtfx=round(duration * 1000 / processing_ms, 1) if duration else 0.0,
+            num_chunks=chunks,
+        )
     record.transcripts.append(body)
     request[LOG_KEY] = f"bytes={len(data)} words={len(text.split())}"
     return web.json_response(body)
