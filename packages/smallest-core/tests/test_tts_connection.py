@@ -138,8 +138,10 @@ def test_cancel_sends_cancel_request_and_drops_late_frames():
     conn.data_to_send()
     conn.receive(chunk(b"\x01\x00" * 4, ctx="a"), 0)
     conn.cancel(a)
-    (msg,) = sent(conn)
+    msg, close = sent(conn)
     assert msg["cancel_request"] is True and msg["context_id"] == "a"
+    # a cancel only drops the buffer (continuations docs): the context is closed too
+    assert close == {"context_id": "a", "context_close": True}
     late = conn.receive(chunk(b"\x09\x00" * 4, ctx="a"), 0)
     late += conn.receive(complete(ctx="a"), 0)
     assert late == []
@@ -158,7 +160,7 @@ def test_cancel_without_echo_holds_the_next_context_until_the_cancelled_one_is_q
     conn.cancel(a, now=1.0)
     b = conn.start_context("b")
     conn.push_text(b, "Second.")
-    assert [m.get("cancel_request", False) for m in sent(conn)] == [False, True]
+    assert [m.get("cancel_request", False) for m in sent(conn)] == [False, True, False]
     assert conn.next_deadline() == pytest.approx(1.3)
     ev = conn.receive(chunk(b"\x09\x00", rid="ra"), 1.1)  # in flight for a
     ev += conn.receive(chunk(b"\x08\x00", rid="ra2"), 1.2)  # a's next release, unlabelled
@@ -189,7 +191,7 @@ def test_cancel_during_first_audio_wait_never_leaks_into_the_next_context():
         events += conn.receive(chunk(b"\xaa\xaa", rid="ra"), 0.05 + i * 0.01)
     events += conn.receive(complete(rid="ra"), 0.1)
     events += conn.poll(0.4)
-    assert [m["text"] for m in sent(conn) if not m.get("cancel_request")][-2:] == [
+    assert [m.get("text") for m in sent(conn) if not m.get("cancel_request")][-2:] == [
         "Next turn.",
         "",
     ]
@@ -206,7 +208,7 @@ def test_cancel_with_echoed_ids_sends_the_next_context_at_once():
     conn.cancel(a, now=1.0)
     b = conn.start_context("b")
     conn.push_text(b, "Second.")
-    assert [m.get("cancel_request", False) for m in sent(conn)] == [False, True, False]
+    assert [m.get("text") for m in sent(conn)] == ["First.", "", None, "Second."]
     ev = conn.receive(chunk(b"\x09\x00", rid="ra", ctx="a"), 1.1)
     ev += conn.receive(chunk(b"\x02\x00", rid="rb", ctx="b"), 1.1)
     assert audio_of(ev) == b"\x02\x00"

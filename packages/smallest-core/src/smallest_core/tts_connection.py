@@ -334,6 +334,9 @@ class TTSConnection:
                 self.reusable = False
             else:
                 self._outgoing.append(tts_messages.cancel_message(ctx.options, ctx.id))
+                # A cancel only drops the context's buffer (continuations docs): close it
+                # too, so no context is left open on the server.
+                self._outgoing.append(tts_messages.context_close_message(ctx.id))
                 if not self.echoes_ids:
                     start = time.monotonic() if now is None else now
                     self._draining[ctx.id] = start + self.cancel_quiet_s

@@ -57,6 +57,15 @@ def cancel_message(options: TTSOptions, context_id: str) -> str:
     return _dump(fields)
 
 
+def context_close_message(context_id: str) -> str:
+    """End the context on the server at once (after a cancel, which only drops its buffer).
+
+    The continuations docs let it travel without text or voice; it leaves no context
+    open on the server, and the server answers it with no frame when nothing is buffered.
+    """
+    return _dump({"context_id": context_id, "context_close": True})
+
+
 def one_shot_message(options: TTSOptions, text: str, *, request_id: str | None = None) -> str:
     """A complete request in one message (no continuation)."""
     fields = options.request_fields()
