@@ -57,7 +57,8 @@ def tests(session: nox.Session) -> None:
     """Everything CI runs, each part in its own environment."""
     present = [name for name, path in FRAMEWORKS.items() if _present(path)]
     versioned = [f"{name}-{py}" for name in ("core", "emulator") for py in PYTHONS]
-    for name in ("lint", "typecheck", *versioned, *present, "combined", "vendor", "build"):
+    cross = ("combined", "vendor", "demo-tests", "build")
+    for name in ("lint", "typecheck", *versioned, *present, *cross):
         session.notify(name)
 
 
@@ -169,15 +170,30 @@ def bench(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def demo(session: nox.Session) -> None:
     """The main job in miniature: reply → our TTS → audio → our STT → text, per framework."""
-    session.install(
+    session.log(
+        "installing the demo: three agent frameworks, espeak-ng, pocketsphinx, matplotlib "
+        "(about 20 s on a fast connection; `nox -R -s demo` skips this next time)"
+    )
+    session.install(*_demo_deps(), silent=False)
+    session.run("python", "demo/run.py", *session.posargs)
+
+
+def _demo_deps() -> list[str]:
+    return [
         *CORE,
         "-e",
         "packages/smallest-emulator[speech]",
         *_all_adapters(),
         "-r",
         "demo/requirements.txt",
-    )
-    session.run("python", "demo/run.py", *session.posargs)
+    ]
+
+
+@nox.session(python="3.11", name="demo-tests")
+def demo_tests(session: nox.Session) -> None:
+    """The demo and examples: failures named, STT fed in real time, real speech, entry points."""
+    session.install(*_demo_deps(), *TEST_DEPS)
+    _pytest(session, "demo", "demo/tests", "examples/tests")
 
 
 # How each example runs offline (against an in-process emulator), from any directory.

@@ -1,8 +1,8 @@
-"""LiveKit Agents: ``smallest_livekit.TTS.stream()`` then ``smallest_livekit.STT.stream()``.
+"""LiveKit Agents: ``smallest_livekit.TTS.stream()`` played into ``smallest_livekit.STT.stream()``.
 
 This is what an ``AgentSession`` does with the plugins: push LLM tokens into a TTS stream and
 play its ``SynthesizedAudio`` frames; push room audio frames into an STT stream and read its
-``SpeechEvent``s.
+``SpeechEvent``s. Here the agent's audio is what the STT hears, frame by frame as it plays.
 """
 
 from __future__ import annotations
@@ -12,28 +12,38 @@ import asyncio
 from livekit import rtc
 from livekit.agents import stt, utils
 from livekit.agents.types import USERDATA_TIMED_TRANSCRIPT
+from playback import playing
 from replies import token_stream
 from turn import Log, Turn, Word
 
 from smallest_livekit import STT, TTS
 
-FRAME_MS = 20
+LAST_FINAL_TIMEOUT_S = 15.0
 
 
 async def run(turn: Turn, base_url: str | None, api_key: str | None, log: Log) -> None:
-    """Speak ``turn.reply`` and transcribe it back, recording everything in ``turn``."""
+    """Speak ``turn.reply`` into the STT as it plays, recording everything in ``turn``."""
     async with utils.http_context.open():
         engine = TTS(
             api_key=api_key, base_url=base_url, sample_rate=turn.sample_rate, word_timestamps=True
         )
-        try:
-            await _speak(engine, turn, log)
-        finally:
-            await engine.aclose()
         listener = STT(api_key=api_key, base_url=base_url)
+        stream = listener.stream()
+        reader = asyncio.create_task(_read(stream, turn, log))
         try:
-            await _listen(listener, turn, log)
+
+            async def send(frame: bytes) -> None:
+                stream.push_frame(rtc.AudioFrame(frame, turn.sample_rate, 1, len(frame) // 2))
+
+            async with playing(turn, send, log):
+                await _speak(engine, turn, log)
+            stream.end_input()
+            await asyncio.wait_for(reader, LAST_FINAL_TIMEOUT_S)
         finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+            await stream.aclose()
+            await engine.aclose()
             await listener.aclose()
 
 
@@ -54,26 +64,17 @@ async def _speak(engine: TTS, turn: Turn, log: Log) -> None:
                 turn.audio(event.frame.data.tobytes())
                 for word in event.frame.userdata.get(USERDATA_TIMED_TRANSCRIPT, []):
                     turn.words.append(Word(str(word).strip(), float(word.start_time)))
-        finally:
-            await feeder
+        except BaseException:
+            feeder.cancel()
+            await asyncio.gather(feeder, return_exceptions=True)
+            raise
+        await feeder
     turn.mark("end of context")
-    log(f"end of context: {turn.audio_seconds:.2f} s of audio, {len(turn.words)} timed words")
+    log(f"all audio received: {turn.audio_seconds:.2f} s, {len(turn.words)} timed words")
 
 
-async def _listen(listener: STT, turn: Turn, log: Log) -> None:
-    rate = turn.sample_rate
-    step = rate * FRAME_MS // 1000 * 2
-    audio = bytes(turn.pcm) + b"\0\0" * rate  # one second of silence after the reply
-    stream = listener.stream()
-    try:
-        turn.mark("STT start")
-        for i in range(0, len(audio), step):
-            chunk = audio[i : i + step]
-            stream.push_frame(rtc.AudioFrame(chunk, rate, 1, len(chunk) // 2))
-        stream.end_input()
-        async for event in stream:
-            if event.type is stt.SpeechEventType.FINAL_TRANSCRIPT and event.alternatives:
-                turn.final(event.alternatives[0].text)
-                log(f"STT final: {event.alternatives[0].text!r}")
-    finally:
-        await stream.aclose()
+async def _read(stream: stt.RecognizeStream, turn: Turn, log: Log) -> None:
+    async for event in stream:
+        if event.type is stt.SpeechEventType.FINAL_TRANSCRIPT and event.alternatives:
+            turn.final(event.alternatives[0].text)
+            log(f"STT final: {event.alternatives[0].text!r}")

@@ -1,8 +1,9 @@
-"""Pipecat: ``SmallestTTSService`` then ``SmallestSTTService``, each in a running pipeline.
+"""Pipecat: ``SmallestTTSService`` played into ``SmallestSTTService``, each in a running pipeline.
 
 LLM text frames go into a pipeline ``[tts, recorder]`` the way an LLM service emits them
-(``LLMFullResponseStartFrame``, ``LLMTextFrame``s, ``LLMFullResponseEndFrame``); the recorded
-audio then goes as ``InputAudioRawFrame``s into ``[stt, recorder]``.
+(``LLMFullResponseStartFrame``, ``LLMTextFrame``s, ``LLMFullResponseEndFrame``); the audio, as
+it plays, goes as ``InputAudioRawFrame``s into a second pipeline ``[stt, recorder]``. Error
+frames either pipeline reports fail the turn.
 """
 
 from __future__ import annotations
@@ -12,8 +13,13 @@ import sys
 from collections.abc import Callable
 
 from loguru import logger
-from pipecat.frames.frames import (
+
+logger.remove()  # Pipecat logs every frame at DEBUG: keep the demo's output readable
+logger.add(sys.stderr, level="WARNING")
+
+from pipecat.frames.frames import (  # noqa: E402
     EndFrame,
+    ErrorFrame,
     Frame,
     InputAudioRawFrame,
     LLMFullResponseEndFrame,
@@ -24,20 +30,16 @@ from pipecat.frames.frames import (
     TTSStoppedFrame,
     TTSTextFrame,
 )
-from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
-from pipecat.transcriptions.language import Language
-from pipecat.workers.runner import WorkerRunner
-from replies import token_stream
-from turn import Log, Turn, Word
+from pipecat.pipeline.pipeline import Pipeline  # noqa: E402
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker  # noqa: E402
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor  # noqa: E402
+from pipecat.transcriptions.language import Language  # noqa: E402
+from pipecat.workers.runner import WorkerRunner  # noqa: E402
+from playback import playing  # noqa: E402
+from replies import token_stream  # noqa: E402
+from turn import Log, Turn, Word  # noqa: E402
 
-from smallest_pipecat import SmallestSTTService, SmallestTTSService
-
-FRAME_MS = 20
-
-logger.remove()  # Pipecat logs every frame at DEBUG: keep the demo's output readable
-logger.add(sys.stderr, level="WARNING")
+from smallest_pipecat import SmallestSTTService, SmallestTTSService  # noqa: E402
 
 
 class Tap(FrameProcessor):
@@ -55,9 +57,13 @@ class Tap(FrameProcessor):
 
 
 class Running:
-    """``async with Running(processors, rate) as worker``: a started pipeline; ends on exit."""
+    """``async with Running(processors, turn) as worker``: a started pipeline; ends on exit.
 
-    def __init__(self, processors: list[FrameProcessor], rate: int) -> None:
+    Every ``ErrorFrame`` the pipeline reports is recorded as an error of ``turn``.
+    """
+
+    def __init__(self, processors: list[FrameProcessor], turn: Turn) -> None:
+        rate = turn.sample_rate
         self.worker = PipelineWorker(
             Pipeline(processors),
             cancel_on_idle_timeout=False,
@@ -69,7 +75,11 @@ class Running:
         async def started(worker: object, frame: object) -> None:
             self._started.set()
 
+        async def failed(worker: object, frame: ErrorFrame) -> None:
+            turn.error(str(frame.error))
+
         self.worker.add_event_handler("on_pipeline_started", started)
+        self.worker.add_event_handler("on_pipeline_error", failed)
 
     async def __aenter__(self) -> PipelineWorker:
         runner = WorkerRunner(handle_sigint=False)
@@ -89,9 +99,27 @@ class Running:
 
 
 async def run(turn: Turn, base_url: str | None, api_key: str | None, log: Log) -> None:
-    """Speak ``turn.reply`` and transcribe it back, recording everything in ``turn``."""
-    await _speak(turn, base_url, api_key, log)
-    await _listen(turn, base_url, api_key, log)
+    """Speak ``turn.reply`` into the STT as it plays, recording everything in ``turn``."""
+    stt = SmallestSTTService(
+        api_key=api_key,
+        base_url=base_url,
+        settings=SmallestSTTService.Settings(language=Language.EN),
+    )
+
+    def on_frame(frame: Frame) -> None:
+        if isinstance(frame, TranscriptionFrame):
+            turn.final(frame.text)
+            log(f"STT final: {frame.text!r}")
+
+    async with Running([stt, Tap(on_frame)], turn) as listener:
+
+        async def send(audio: bytes) -> None:
+            await listener.queue_frame(InputAudioRawFrame(audio, turn.sample_rate, 1))
+
+        async with playing(turn, send, log):
+            await _speak(turn, base_url, api_key, log)
+        turn.raise_errors()
+    turn.raise_errors()
 
 
 async def _speak(turn: Turn, base_url: str | None, api_key: str | None, log: Log) -> None:
@@ -114,32 +142,12 @@ async def _speak(turn: Turn, base_url: str | None, api_key: str | None, log: Log
         elif isinstance(frame, TTSStoppedFrame):
             turn.mark("end of context")
 
-    async with Running([tts, Tap(on_frame)], turn.sample_rate) as worker:
+    async with Running([tts, Tap(on_frame)], turn) as worker:
         await worker.queue_frame(LLMFullResponseStartFrame())
         async for token in token_stream(turn.reply):
             turn.token()
             await worker.queue_frame(LLMTextFrame(token))
         await worker.queue_frame(LLMFullResponseEndFrame())
+    turn.raise_errors()
     turn.mark("end of context")
-    log(f"end of context: {turn.audio_seconds:.2f} s of audio, {len(turn.words)} timed words")
-
-
-async def _listen(turn: Turn, base_url: str | None, api_key: str | None, log: Log) -> None:
-    rate = turn.sample_rate
-    stt = SmallestSTTService(
-        api_key=api_key,
-        base_url=base_url,
-        settings=SmallestSTTService.Settings(language=Language.EN),
-    )
-
-    def on_frame(frame: Frame) -> None:
-        if isinstance(frame, TranscriptionFrame):
-            turn.final(frame.text)
-            log(f"STT final: {frame.text!r}")
-
-    audio = bytes(turn.pcm) + b"\0\0" * rate  # one second of silence after the reply
-    step = rate * FRAME_MS // 1000 * 2
-    async with Running([stt, Tap(on_frame)], rate) as worker:
-        turn.mark("STT start")
-        for i in range(0, len(audio), step):
-            await worker.queue_frame(InputAudioRawFrame(audio[i : i + step], rate, 1))
+    log(f"all audio received: {turn.audio_seconds:.2f} s, {len(turn.words)} timed words")

@@ -1,8 +1,9 @@
-"""VideoSDK Agents: ``SmallestAITTS.synthesize()`` onto an audio track, then ``SmallestAISTT``.
+"""VideoSDK Agents: ``SmallestAITTS.synthesize()`` onto a track played into ``SmallestAISTT``.
 
 This is what a VideoSDK ``Pipeline`` does with the plugins: hand the LLM's text stream (ended by a
 ``FlushMarker``) to the TTS, which pushes audio to the agent's track and emits ``word_spoken`` as
 each word plays; feed room audio to the STT's ``process_audio`` and receive ``STTResponse``s.
+Here the track's audio is what the STT hears, as it plays. ``error`` events fail the turn.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+from playback import playing
 from replies import token_stream
 from turn import Log, Turn, Word
 from videosdk.agents import FlushMarker, STTResponse, audio_format
 
 from smallest_videosdk import SmallestAISTT, SmallestAITTS
-
-FRAME_MS = 20
 
 
 class RecordingTrack:
@@ -28,8 +28,9 @@ class RecordingTrack:
 
     sample_rate = 24000
 
-    def __init__(self, turn: Turn) -> None:
+    def __init__(self, turn: Turn, log: Log) -> None:
         self.turn = turn
+        self.log = log
         self.spans: list[tuple[int, float]] = []  # (first sample, wall time it plays)
         self.samples = 0
         self.play_end = 0.0
@@ -39,6 +40,8 @@ class RecordingTrack:
         self.spans.append((self.samples, start))
         self.samples += len(audio_data) // 2
         self.play_end = start + len(audio_data) / 2 / self.sample_rate
+        if not self.turn.pcm and audio_data:
+            self.log(f"first audio {self.turn.now() * 1000:.0f} ms after the first token")
         self.turn.audio(audio_data)
 
     def interrupt(self) -> None:
@@ -54,15 +57,34 @@ class RecordingTrack:
 
 
 async def run(turn: Turn, base_url: str | None, api_key: str | None, log: Log) -> None:
-    """Speak ``turn.reply`` and transcribe it back, recording everything in ``turn``."""
+    """Speak ``turn.reply`` into the STT as it plays, recording everything in ``turn``."""
     turn.sample_rate = RecordingTrack.sample_rate
-    await _speak(turn, base_url, api_key, log)
-    await _listen(turn, base_url, api_key, log)
+    audio_format.publish(turn.sample_rate, 1)  # what the room's input stream reports
+    stt = SmallestAISTT(api_key=api_key, base_url=base_url)
+
+    async def on_transcript(response: STTResponse) -> None:
+        if response.event_type.value == "final_transcript":
+            turn.final(response.data.text)
+            log(f"STT final: {response.data.text!r}")
+
+    stt.on_stt_transcript(on_transcript)
+    stt.on("error", lambda message: _failed(turn, log, "STT", message))
+    try:
+        async with playing(turn, stt.process_audio, log):
+            await _speak(turn, base_url, api_key, log)
+    finally:
+        await stt.aclose()  # close_stream: the last final is delivered before this returns
+    turn.raise_errors()
+
+
+def _failed(turn: Turn, log: Log, what: str, message: object) -> None:
+    turn.error(f"{what}: {message}")
+    log(f"{what} error: {turn.errors[-1]}")
 
 
 async def _speak(turn: Turn, base_url: str | None, api_key: str | None, log: Log) -> None:
     tts = SmallestAITTS(api_key=api_key, base_url=base_url, word_timestamps=True)
-    track = RecordingTrack(turn)
+    track = RecordingTrack(turn, log)
     tts.loop = asyncio.get_running_loop()
     tts.audio_track = track
     expected = len(turn.reply.split())
@@ -74,7 +96,7 @@ async def _speak(turn: Turn, base_url: str | None, api_key: str | None, log: Log
             all_spoken.set()
 
     tts.on("word_spoken", on_word)
-    tts.on("error", lambda message: log(f"TTS error: {message}"))
+    tts.on("error", lambda message: _failed(turn, log, "TTS", message))
 
     async def llm() -> AsyncIterator[str | FlushMarker]:
         async for token in token_stream(turn.reply):
@@ -84,39 +106,15 @@ async def _speak(turn: Turn, base_url: str | None, api_key: str | None, log: Log
 
     try:
         await asyncio.wait_for(tts.synthesize(llm()), 60)
+        turn.raise_errors()
         turn.mark("end of context")
-        log(
-            f"first audio {turn.first_audio_ms or 0:.0f} ms after the first token; end of context: "
-            f"{turn.audio_seconds:.2f} s of audio on the track"
-        )
+        log(f"all audio received: {turn.audio_seconds:.2f} s on the track")
         # word_spoken follows playback in real time: wait for the last word to be heard.
-        playing = max(0.0, track.play_end - turn.now())
+        playing_for = max(0.0, track.play_end - turn.now())
         try:
-            await asyncio.wait_for(all_spoken.wait(), playing + 2)
+            await asyncio.wait_for(all_spoken.wait(), playing_for + 2)
         except TimeoutError:
-            log(f"{len(turn.words)} of {expected} words were announced")
+            log(f"only {len(turn.words)} of {expected} words were announced")
     finally:
         await tts.aclose()
-    log(f"{len(turn.words)} words spoken (word_spoken events)")
-
-
-async def _listen(turn: Turn, base_url: str | None, api_key: str | None, log: Log) -> None:
-    rate = turn.sample_rate
-    audio_format.publish(rate, 1)  # what the room's input stream reports
-    stt = SmallestAISTT(api_key=api_key, base_url=base_url)
-
-    async def on_transcript(response: STTResponse) -> None:
-        if response.event_type.value == "final_transcript":
-            turn.final(response.data.text)
-            log(f"STT final: {response.data.text!r}")
-
-    stt.on_stt_transcript(on_transcript)
-    stt.on("error", lambda message: log(f"STT error: {message}"))
-    turn.mark("STT start")
-    audio = bytes(turn.pcm) + b"\0\0" * rate  # one second of silence after the reply
-    step = rate * FRAME_MS // 1000 * 2
-    try:
-        for i in range(0, len(audio), step):
-            await stt.process_audio(audio[i : i + step])
-    finally:
-        await stt.aclose()  # close_stream: the last final is delivered before this returns
+    log(f"{len(turn.words)} words announced (word_spoken events, as each was heard)")

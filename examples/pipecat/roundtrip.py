@@ -1,9 +1,11 @@
 """Text → SmallestTTSService → WAV file → SmallestSTTService → transcript, in Pipecat.
 
-Offline (default): an in-process Smallest emulator answers. With SMALLEST_API_KEY set
-(and SMALLEST_BASE_URL unset) the real API is used.
+Offline (default): an in-process Smallest emulator answers; with its ``speech`` extra
+installed (``pip install 'smallest-emulator[speech]'``) it speaks with espeak-ng and listens
+with pocketsphinx, otherwise the WAV holds its test tone (not speech). With SMALLEST_API_KEY
+set (and SMALLEST_BASE_URL unset) the real API is used.
 
-    python examples/pipecat/roundtrip.py "Hello from Pipecat." --out demo-out/hello.wav
+    python examples/pipecat/roundtrip.py "Hello from Smallest AI." --out demo-out/hello.wav
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import os
 import sys
 import wave
@@ -66,21 +69,39 @@ async def run(service: FrameProcessor, frames: list[Frame], *kinds: type[Frame])
     return sink.frames
 
 
-@contextlib.asynccontextmanager
-async def api_root() -> AsyncIterator[str | None]:
-    """None for the real API (key in the environment), else a local emulator's URL."""
-    if os.environ.get("SMALLEST_API_KEY") and not os.environ.get("SMALLEST_BASE_URL"):
-        yield None
-        return
-    from smallest_emulator import Emulator
-    from smallest_emulator.config import EmulatorConfig
+def real_speech() -> bool:
+    """True when the emulator's ``speech`` extra (espeak-ng, pocketsphinx) is installed."""
+    return all(importlib.util.find_spec(m) for m in ("espeakng_loader", "pocketsphinx"))
 
-    async with Emulator(EmulatorConfig(speed=10.0)) as emu:
-        yield emu.base_url
+
+@contextlib.asynccontextmanager
+async def api_root(text: str) -> AsyncIterator[tuple[str | None, str]]:
+    """(API root, what the audio is): the real API (key in the environment) or an emulator."""
+    if os.environ.get("SMALLEST_API_KEY") and not os.environ.get("SMALLEST_BASE_URL"):
+        print("Using the Smallest AI API")
+        yield None, "Lightning speech"
+        return
+    from smallest_emulator import Emulator, EmulatorConfig
+
+    config = EmulatorConfig(speed=10.0, complete_backoff_ms=0)
+    sound = "the emulator's test tone, not speech"
+    if real_speech():
+        # espeak-ng speaks; pocketsphinx listens for this text (a one-phrase grammar).
+        config = config.copy(engine="espeak", stt_engine="pocketsphinx", transcript=(text,))
+        sound = "espeak-ng speech"
+        print("Offline: in-process emulator speaking with espeak-ng, listening with pocketsphinx")
+    else:
+        print(
+            "Offline: in-process emulator without its speech extra - the WAV will hold its test\n"
+            "tone (a loud 12 kHz buzz that encodes the text), not speech; for real speech:\n"
+            "  pip install 'smallest-emulator[speech]'"
+        )
+    async with Emulator(config) as emu:
+        yield emu.base_url, sound
 
 
 async def main(text: str, out: Path) -> str:
-    async with api_root() as base_url:
+    async with api_root(text) as (base_url, sound):
         tts = SmallestTTSService(
             base_url=base_url,
             settings=SmallestTTSService.Settings(voice="sophia", language=Language.EN),
@@ -93,7 +114,7 @@ async def main(text: str, out: Path) -> str:
             wav.setsampwidth(2)
             wav.setframerate(RATE)
             wav.writeframes(pcm)
-        print(f"wrote {out} ({len(pcm) / 2 / RATE:.2f} s of audio)")
+        print(f"wrote {out} ({len(pcm) / 2 / RATE:.2f} s of {sound})")
 
         with wave.open(str(out), "rb") as wav:
             recorded = wav.readframes(wav.getnframes())
@@ -113,7 +134,9 @@ async def main(text: str, out: Path) -> str:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("text", nargs="?", default="Hello from Pipecat and Smallest AI.")
+    parser.add_argument(
+        "text", nargs="?", default="Hello from Smallest AI, speaking through a pipeline."
+    )
     parser.add_argument("--out", type=Path, default=Path("demo-out/pipecat-roundtrip.wav"))
     args = parser.parse_args()
     transcript = asyncio.run(main(args.text, args.out))

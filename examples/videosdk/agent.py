@@ -5,8 +5,11 @@
     SMALLEST_API_KEY=sk_... VIDEOSDK_AUTH_TOKEN=... python agent.py --meeting <room-id>
 
 The file modes speak a streamed three-sentence reply into a file-backed stand-in for the
-agent's 24 kHz track (``reply.wav``), then transcribe that file with Pulse, printing
-every transcript event. The meeting mode joins a VideoSDK room with an agent that
+agent's 24 kHz track (``reply.wav``), print every ``word_spoken`` event (they follow
+real-time playback, so the script waits until the reply has played), then transcribe that
+file with Pulse, printing every transcript event. Offline, the emulator speaks with espeak-ng
+and listens with pocketsphinx when its ``speech`` extra is installed; otherwise ``reply.wav``
+holds its test tone, not speech. The meeting mode joins a VideoSDK room with an agent that
 greets the caller and repeats what it hears (no LLM needed).
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import os
 import time
 import wave
@@ -32,6 +36,8 @@ REPLY = (
     " Every sentence",
     " streams as it arrives.",
 )
+TEXT = "".join(REPLY)
+PLAYBACK_MARGIN_S = 2.0
 
 
 class WavTrack:
@@ -57,27 +63,51 @@ class WavTrack:
             out.writeframes(bytes(self.audio))
 
 
+def real_speech() -> bool:
+    """True when the emulator's ``speech`` extra (espeak-ng, pocketsphinx) is installed."""
+    return all(importlib.util.find_spec(m) for m in ("espeakng_loader", "pocketsphinx"))
+
+
 async def llm_tokens() -> AsyncIterator[str | FlushMarker]:
     for token in REPLY:
         yield token
     yield FlushMarker()  # the pipeline ends every turn with one
 
 
-async def speak_and_transcribe(out_dir: Path, base_url: str | None, api_key: str | None) -> None:
+async def speak_and_transcribe(
+    out_dir: Path, base_url: str | None, api_key: str | None, sound: str
+) -> None:
     tts = SmallestAITTS(api_key=api_key, base_url=base_url, word_timestamps=True)
     track = WavTrack(out_dir / "reply.wav")
     tts.loop = asyncio.get_running_loop()
     tts.audio_track = track
     tts.on("error", lambda message: print("TTS error:", message))
-    tts.on("word_spoken", lambda data: print("  spoken:", data["cumulative_text"]))
+    expected = len(TEXT.split())
+    spoken: list[str] = []
+    all_spoken = asyncio.Event()
+
+    def on_word(data: dict[str, str]) -> None:
+        spoken.append(data["word"])
+        print(f"  spoken: {data['cumulative_text']}")
+        if len(spoken) >= expected:
+            all_spoken.set()
+
+    tts.on("word_spoken", on_word)
     started = time.monotonic()
     try:
         await asyncio.wait_for(tts.synthesize(llm_tokens()), 30)
+        seconds = len(track.audio) / 2 / track.sample_rate
+        print(f"TTS: {seconds:.2f} s of audio in {time.monotonic() - started:.2f} s; playing it")
+        # word_spoken fires as each word plays on the track (real time): wait for the last one
+        # before closing, as an agent does when it lets its turn finish.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_spoken.wait(), seconds + PLAYBACK_MARGIN_S)
     finally:
         await tts.aclose()
     track.save()
-    seconds = len(track.audio) / 2 / track.sample_rate
-    print(f"TTS: {seconds:.2f} s of audio in {time.monotonic() - started:.2f} s -> {track.path}")
+    print(f"{len(spoken)} of {expected} words announced; {track.path}: {seconds:.2f} s of {sound}")
+    if len(spoken) != expected:
+        raise SystemExit(f"only {len(spoken)} of {expected} word_spoken events arrived")
 
     audio_format.publish(track.sample_rate, 1)  # what the room's input stream reports
     stt = SmallestAISTT(api_key=api_key, base_url=base_url, sample_rate=24000)
@@ -149,13 +179,27 @@ async def main() -> None:
         await run_meeting(args.meeting)
     elif online:
         print("Using the Smallest AI API")
-        await speak_and_transcribe(out_dir, None, None)
+        await speak_and_transcribe(out_dir, None, None, "Lightning speech")
     else:
         from smallest_emulator import Emulator, EmulatorConfig
 
-        print("Offline: using the in-process Smallest AI emulator")
-        async with Emulator(EmulatorConfig(complete_backoff_ms=0, speed=4.0)) as emu:
-            await speak_and_transcribe(out_dir, emu.base_url, "sk_local")
+        config = EmulatorConfig(complete_backoff_ms=0, speed=4.0)
+        sound = "the emulator's test tone, not speech"
+        if real_speech():
+            # espeak-ng speaks; pocketsphinx listens for the reply (a one-phrase grammar).
+            config = config.copy(engine="espeak", stt_engine="pocketsphinx", transcript=(TEXT,))
+            sound = "espeak-ng speech"
+            print(
+                "Offline: in-process emulator speaking with espeak-ng, listening with pocketsphinx"
+            )
+        else:
+            print(
+                "Offline: in-process emulator without its speech extra - reply.wav will hold its\n"
+                "test tone (a loud 12 kHz buzz that encodes the text), not speech; for real\n"
+                "speech: pip install 'smallest-emulator[speech]'"
+            )
+        async with Emulator(config) as emu:
+            await speak_and_transcribe(out_dir, emu.base_url, "sk_local", sound)
 
 
 if __name__ == "__main__":
