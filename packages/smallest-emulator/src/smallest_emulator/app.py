@@ -19,6 +19,8 @@ from smallest_emulator.errors import (
     retired_model_body,
     unauthorized_body,
 )
+from smallest_emulator.lightning_v4 import lightning_v4_live
+from smallest_emulator.lightning_v32 import lightning_v32_speech
 from smallest_emulator.records import SttRecord
 from smallest_emulator.state import CFG_KEY, CONN_KEY, LOG_KEY, STATE_KEY, EmulatorState
 from smallest_emulator.stt_http import stt_http
@@ -250,6 +252,8 @@ def build_app(state: EmulatorState) -> web.Application:
     r.add_post("/waves/v1/tts/live", tts_sse)
     r.add_post("/waves/v1/tts", tts_sync)
     r.add_get("/waves/v1/{model}/get_speech/stream", tts_ws)
+    r.add_post("/waves/v1/lightning-v3.2/get_speech", lightning_v32_speech)
+    r.add_get("/waves/v1/lightning-v4/live", lightning_v4_live)
     r.add_post("/waves/v1/{model}/get_speech", per_model)
     r.add_post("/waves/v1/{model}/stream", per_model)
     r.add_get("/waves/v1/{model}/stream", retired_stream)

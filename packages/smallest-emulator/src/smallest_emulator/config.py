@@ -63,6 +63,8 @@ class EmulatorConfig:
     """Legacy ``max_buffer_flush_ms: 0``: ``release`` every fragment, or ``hold`` until flush."""
     stt_speech_final: bool = False
     """STT finals carry ``speech_final`` (true when the final ends a stretch of speech)."""
+    v4_access: bool = True
+    """False: the account has no Lightning v4 access (``model_access_denied`` at connect)."""
     stt_endpointing_ms: int | None = None
     """Server silence window for endpointing when the client sends no ``endpointing_timeout``
     (None: the ``eou_timeout_ms`` value)."""

@@ -45,6 +45,8 @@ class TtsRecord:
     closed: bool = False
     done: bool = False
     trace: str = ""
+    affect: dict[str, str] = field(default_factory=dict)
+    """Lightning v3.2: the affect fields the request carried (emotion, pitch, ...)."""
     sends: list[tuple[int, float]] = field(default_factory=list)
     """With ``trace``: (PCM bytes sent so far, ``time.monotonic()``) after each chunk."""
 
