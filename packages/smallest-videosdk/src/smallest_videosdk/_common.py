@@ -1,4 +1,5 @@
-"""Shared by the TTS and STT classes: API root, key, headers, refused upgrades."""
+"""Shared by the TTS and STT classes: API root, key, headers, refused upgrades, bounded
+reads of error bodies and the text of a reported error."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from smallest_core import ApiKey, Endpoints, SmallestError, auth_headers, resolve_api_key
+from smallest_core import (
+    MAX_ERROR_BODY_BYTES,
+    ApiKey,
+    Endpoints,
+    SmallestError,
+    auth_headers,
+    resolve_api_key,
+)
 from smallest_core.errors import error_from_http
 from smallest_videosdk._version import __version__
 
@@ -59,8 +67,30 @@ async def refused_upgrade(
             url, headers=headers, timeout=aiohttp.ClientTimeout(total=5)
         ) as resp:
             if resp.status >= 400:
-                return error_from_http(resp.status, await resp.read(), dict(resp.headers))
+                body = await read_bounded(resp, MAX_ERROR_BODY_BYTES)
+                return error_from_http(resp.status, body, dict(resp.headers))
     except (TimeoutError, aiohttp.ClientError, OSError) as read_error:
         _logger.debug("could not re-read the refusal body: %s", type(read_error).__name__)
     refused = f"the server refused the {what} WebSocket with HTTP {exc.status}"
     return error_from_http(exc.status, refused, dict(exc.headers or {}))
+
+
+async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """At most ``limit`` bytes of the body (the rest is never read into memory)."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        part = await resp.content.read(limit - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+def describe(error: SmallestError) -> str:
+    """The error's (already redacted) text, with the HTTP status when it lacks one."""
+    status = error.status_code
+    if status is not None and str(status) not in error.message:
+        return f"{error.message} (HTTP {status})"
+    return error.message

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from smallest_core import (
+    MAX_FRAME_BYTES,
     AudioReceived,
     ConnectionFailed,
     ContextEnded,
@@ -26,6 +27,7 @@ from smallest_core import (
     TTSEvent,
     TTSOptions,
     WordReceived,
+    redact,
 )
 from smallest_core.errors import connection_error
 from smallest_core.tts_connection import is_idle_timeout
@@ -46,7 +48,7 @@ async def open_socket(
     """Connect; a refused upgrade raises :class:`SmallestError` with the server's message."""
     try:
         ws = await asyncio.wait_for(
-            session.ws_connect(url, headers=headers, heartbeat=30.0, max_msg_size=0),
+            session.ws_connect(url, headers=headers, heartbeat=30.0, max_msg_size=MAX_FRAME_BYTES),
             connect_timeout,
         )
     except aiohttp.WSServerHandshakeError as exc:
@@ -70,6 +72,8 @@ class TTSSocket:
         """The server closed this socket for inactivity (reconnect quietly)."""
         self._queues: dict[str, asyncio.Queue[Any]] = {}
         self._send_lock = asyncio.Lock()
+        self._deadline_timer: asyncio.TimerHandle | None = None
+        self._deadline_flush: asyncio.Task[None] | None = None
         self._reader = asyncio.create_task(self._read(), name="smallest-tts-reader")
 
     @property
@@ -87,7 +91,7 @@ class TTSSocket:
             if isinstance(event, ConnectionFailed):
                 self._connection_failed(event.error)
             elif isinstance(event, FrameIgnored):
-                logger.warning("ignored a TTS frame: %s", event.reason)
+                logger.warning("ignored a TTS frame: %s", redact(event.reason))
             else:
                 queue = self._queues.get(event.context_id)
                 if queue is not None:
@@ -107,8 +111,39 @@ class TTSSocket:
                     logger.debug("TTS send failed: %s", exc)
                     return
 
+    def time_out(self, context_id: str) -> None:
+        """The server owed ``context_id`` audio and sent none in time: the context fails
+        and this socket is not used again (:attr:`alive` becomes False)."""
+        self.dispatch(self.conn.time_out(context_id))
+
+    def watch_deadline(self) -> None:
+        """Poll the core at its next deadline even if no frame arrives by then (a cancel
+        holds the next context until the cancelled one is quiet on a no-echo server)."""
+        deadline = self.conn.next_deadline()
+        if deadline is None or self._reader.done():
+            return
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        delay = max(0.0, deadline - time.monotonic())
+        self._deadline_timer = asyncio.get_running_loop().call_later(delay, self._deadline_due)
+
+    def _deadline_due(self) -> None:
+        self._deadline_timer = None
+        if self._reader.done():
+            return
+        self.dispatch(self.conn.poll(time.monotonic()))
+        if self._deadline_flush is None or self._deadline_flush.done():
+            self._deadline_flush = asyncio.create_task(self.flush())
+        self.watch_deadline()
+
     async def close(self) -> None:
         """Close the socket and stop reading (contexts still open fail)."""
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        if self._deadline_flush is not None and not self._deadline_flush.done():
+            self._deadline_flush.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._deadline_flush
         if not self.ws.closed:
             with contextlib.suppress(Exception):
                 await self.ws.close()
@@ -127,6 +162,7 @@ class TTSSocket:
 
     async def _read(self) -> None:
         ws, conn = self.ws, self.conn
+        reason = "the server closed the connection"
         try:
             while True:
                 deadline = conn.next_deadline()
@@ -140,10 +176,11 @@ class TTSSocket:
                 if msg.type is aiohttp.WSMsgType.TEXT or msg.type is aiohttp.WSMsgType.BINARY:
                     self.dispatch(conn.receive(msg.data, time.monotonic()))
                 else:
+                    if msg.type is aiohttp.WSMsgType.ERROR:
+                        reason = f"the TTS WebSocket failed: {redact(str(msg.data))}"
                     break
                 await self.flush()
         except Exception as exc:  # a transport failure ends the socket like a close
             logger.debug("TTS socket reader stopped: %r", exc)
         finally:
-            reason = "the server closed the connection"
             self.dispatch(conn.connection_lost(ws.close_code, reason))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +15,8 @@ from videosdk.agents import STT, SpeechData, SpeechEventType, STTResponse
 from videosdk.agents.audio_input import AudioCapability, ProviderAudioInput
 
 from smallest_core import (
+    MAX_FRAME_BYTES,
+    MAX_RECONNECT_ATTEMPTS,
     AudioChunker,
     Pong,
     SmallestError,
@@ -24,15 +27,23 @@ from smallest_core import (
     STTOptions,
     STTStreamState,
     Transcript,
+    backoff,
+    check_duration,
+    redact,
 )
 from smallest_core.errors import connection_error
 from smallest_core.options import check_streaming_stt
-from smallest_videosdk._common import Account, refused_upgrade
+from smallest_core.retry import MAX_BACKOFF_S
+from smallest_videosdk._common import Account, describe, refused_upgrade
 
 logger = logging.getLogger("smallest_videosdk.stt")
 
 PULSE_SAMPLE_RATES = frozenset({8000, 16000, 22050, 24000, 44100, 48000})
-_RETRY_AFTER_S = 1.0
+_FRAME_MS = 50
+_PENDING_S = 10.0
+"""Audio kept (newest) while reconnecting, sent once on the next socket."""
+_HEALTHY_AFTER_S = MAX_BACKOFF_S
+"""A socket that lived this long (or sent any frame) ends an outage."""
 
 
 class SmallestAISTT(STT):  # type: ignore[misc]
@@ -87,13 +98,9 @@ class SmallestAISTT(STT):  # type: ignore[misc]
             redact_pci=redact_pci,
         )
         check_streaming_stt(self._options)
-        for name, value in (
-            ("keepalive_interval_s", keepalive_interval_s),
-            ("close_timeout_s", close_timeout_s),
-            ("timeout", timeout),
-        ):
-            if value <= 0:
-                raise ValueError(f"{name} must be positive, got {value!r}")
+        check_duration("keepalive_interval_s", keepalive_interval_s)
+        check_duration("close_timeout_s", close_timeout_s)
+        check_duration("timeout", timeout)
         self._account = Account.resolve(api_key, base_url)
         super().__init__(interim_results=interim_results)
         self.keepalive_interval_s = keepalive_interval_s
@@ -106,7 +113,7 @@ class SmallestAISTT(STT):  # type: ignore[misc]
             label="SmallestAISTT",
         )
         self._state = STTStreamState(self._options)
-        self._chunker = AudioChunker(sample_rate, frame_ms=50)
+        self._chunker = AudioChunker(sample_rate, frame_ms=_FRAME_MS)
         self._session = http_session
         self._owns_session = http_session is None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -119,6 +126,14 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         self._blocked: SmallestError | None = None
         self._retry_at = 0.0
         self._closing = False
+        self._pending: deque[bytes] = deque(maxlen=int(_PENDING_S * 1000 / _FRAME_MS))
+        self._reconnect: asyncio.Task[None] | None = None
+        self._failures = 0
+        """Connection failures in a row (the back-off attempt number)."""
+        self._last_error: SmallestError | None = None
+        self._outage_reported = False
+        self._opened_at = 0.0
+        self._heard = False
 
     @property
     def options(self) -> STTOptions:
@@ -129,16 +144,19 @@ class SmallestAISTT(STT):  # type: ignore[misc]
     async def process_audio(
         self, audio_frames: bytes, language: str | None = None, **kwargs: Any
     ) -> None:
-        """Stream room audio (any rate/channels the SDK reports) to Pulse."""
-        if self._closing or not audio_frames:
+        """Stream room audio (any rate/channels the SDK reports) to Pulse.
+
+        While a lost connection is re-established (with back-off), the audio is kept
+        (the newest ``_PENDING_S`` seconds) and sent once on the new socket.
+        """
+        if self._closing or self._blocked is not None or not audio_frames:
             return
+        frames = self._chunker.push(self._audio.process(audio_frames))
         ws = await self._connected()
         if ws is None:
+            self._pending.extend(frames)
             return
-        pcm = self._audio.process(audio_frames)
-        for frame in self._chunker.push(pcm):
-            if not await self._send_bytes(ws, frame):
-                return
+        await self._send_frames(ws, frames)
 
     async def flush(self) -> None:
         """End of the user's speech: send what is buffered and ask for a final now."""
@@ -146,19 +164,23 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         if ws is None or ws.closed:
             return
         rest = self._chunker.flush()
-        if rest and not await self._send_bytes(ws, rest):
+        if not await self._send_frames(ws, [rest] if rest else []):
             return
         await self._send_text(ws, self._state.finalize())
 
     async def aclose(self) -> None:
-        """Send ``close_stream``, deliver the last final (bounded wait), then close."""
+        """Send ``close_stream``, deliver the last final (bounded wait), then close.
+
+        A reconnect in progress is abandoned; nothing is raised.
+        """
         self._closing = True
+        await _cancel(self._reconnect)
+        self._reconnect = None
         ws = self._ws
         if ws is not None and not ws.closed:
             rest = self._chunker.flush()
-            if rest:
-                await self._send_bytes(ws, rest)
-            if await self._send_text(ws, self._state.close_stream()):
+            sent = await self._send_frames(ws, [rest] if rest else [])
+            if sent and await self._send_text(ws, self._state.close_stream()):
                 try:
                     await asyncio.wait_for(self._finished.wait(), self.close_timeout_s)
                 except TimeoutError:
@@ -166,6 +188,7 @@ class SmallestAISTT(STT):  # type: ignore[misc]
                         "no last transcript within %.1fs of close_stream", self.close_timeout_s
                     )
         await self._disconnect()
+        self._pending.clear()
         if self._session is not None and self._owns_session:
             await self._session.close()
             self._session = None
@@ -176,31 +199,92 @@ class SmallestAISTT(STT):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ connection
     async def _connected(self) -> aiohttp.ClientWebSocketResponse | None:
+        """The live socket; connects at once only when no failure is being backed off."""
         if self._ws is not None and not self._ws.closed:
             return self._ws
-        if self._blocked is not None or time.monotonic() < self._retry_at:
+        if self._reconnect is not None and not self._reconnect.done():
+            return None
+        if self._blocked is not None or self._closing or time.monotonic() < self._retry_at:
+            return None
+        if self._failures:
+            self._start_reconnect()
             return None
         async with self._connect_lock:
             if self._ws is not None and not self._ws.closed:
                 return self._ws
             await self._disconnect()
             try:
-                self._ws = await self._open()
+                ws = await self._open()
             except SmallestError as exc:
-                self._report(exc)
-                if exc.retryable:
-                    self._retry_at = time.monotonic() + _RETRY_AFTER_S
-                else:
-                    self._blocked = exc
+                self._failed(exc)
                 return None
-            self._state.connection_started()
-            self._finished.clear()
-            self._last_sent = time.monotonic()
-            self._reader = asyncio.create_task(self._read(self._ws), name="smallest-stt-reader")
-            self._keepalive = asyncio.create_task(
-                self._keep_alive(self._ws), name="smallest-stt-keepalive"
-            )
-            return self._ws
+            self._attach(ws)
+            return ws
+
+    def _attach(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self._ws = ws
+        self._state.connection_started()
+        self._finished.clear()
+        self._opened_at = self._last_sent = time.monotonic()
+        self._heard = False
+        self._reader = asyncio.create_task(self._read(ws), name="smallest-stt-reader")
+        self._keepalive = asyncio.create_task(self._keep_alive(ws), name="smallest-stt-keepalive")
+
+    def _failed(self, error: SmallestError) -> None:
+        """A connection attempt failed or the stream dropped: report once per outage,
+        then reconnect with back-off (or stop, when retrying cannot help)."""
+        if not error.retryable:
+            self._blocked = error
+            self._pending.clear()
+            self._report(error)
+            return
+        if not self._outage_reported:
+            self._outage_reported = True
+            self._report(error)
+        else:
+            logger.debug("Pulse still unavailable: %s", error.message)
+        self._last_error = error
+        self._failures += 1
+        self._start_reconnect()
+
+    def _start_reconnect(self) -> None:
+        if self._closing or (self._reconnect is not None and not self._reconnect.done()):
+            return
+        self._reconnect = asyncio.create_task(self._reconnect_loop(), name="smallest-stt-reconnect")
+
+    async def _reconnect_loop(self) -> None:
+        while self._failures <= MAX_RECONNECT_ATTEMPTS:
+            await asyncio.sleep(backoff(self._failures, error=self._last_error))
+            async with self._connect_lock:
+                if self._closing:
+                    return
+                await self._disconnect()
+                try:
+                    ws = await self._open()
+                except SmallestError as exc:
+                    if not exc.retryable:
+                        self._failed(exc)
+                        return
+                    logger.debug("reconnecting to Pulse failed: %s", exc.message)
+                    self._last_error = exc
+                    self._failures += 1
+                    continue
+                self._attach(ws)
+            await self._send_frames(ws, [])
+            return
+        error = self._last_error
+        cause = f": {describe(error)}" if error is not None else ""
+        self._report(connection_error(f"Pulse unreachable after {self._failures} attempts{cause}"))
+        self._pending.clear()
+        self._failures = 0
+        self._outage_reported = False
+        self._retry_at = time.monotonic() + MAX_BACKOFF_S
+
+    def _recovered(self) -> None:
+        """The current socket works: the next failure starts a new outage."""
+        self._heard = True
+        self._failures = 0
+        self._outage_reported = False
 
     async def _open(self) -> aiohttp.ClientWebSocketResponse:
         if self._session is None or self._session.closed:
@@ -209,7 +293,12 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         url = self._account.endpoints.stt_ws(self._options.query())
         try:
             return await asyncio.wait_for(
-                self._session.ws_connect(url, headers=self._account.headers(), heartbeat=30.0),
+                self._session.ws_connect(
+                    url,
+                    headers=self._account.headers(),
+                    heartbeat=30.0,
+                    max_msg_size=MAX_FRAME_BYTES,
+                ),
                 self.timeout,
             )
         except aiohttp.WSServerHandshakeError as exc:
@@ -233,22 +322,28 @@ class SmallestAISTT(STT):  # type: ignore[misc]
             await self._ws.close()
         self._ws = None
 
-    async def _send_bytes(self, ws: aiohttp.ClientWebSocketResponse, frame: bytes) -> bool:
-        try:
-            await ws.send_bytes(frame)
-        except (ConnectionError, aiohttp.ClientError) as exc:
-            self._report(connection_error(f"sending audio to Pulse failed: {exc}"))
-            self._audio.reset_filter()
-            return False
-        self._state.audio_sent(len(frame))
-        self._last_sent = time.monotonic()
+    async def _send_frames(self, ws: aiohttp.ClientWebSocketResponse, frames: list[bytes]) -> bool:
+        """Send what is pending, then ``frames``; what cannot be sent stays pending."""
+        self._pending.extend(frames)
+        while self._pending:
+            frame = self._pending[0]
+            if ws.closed:
+                return False
+            try:
+                await ws.send_bytes(frame)
+            except (ConnectionError, aiohttp.ClientError) as exc:
+                logger.debug("sending audio to Pulse failed: %s", exc)
+                return False
+            self._pending.popleft()
+            self._state.audio_sent(len(frame))
+            self._last_sent = time.monotonic()
         return True
 
     async def _send_text(self, ws: aiohttp.ClientWebSocketResponse, message: str) -> bool:
         try:
             await ws.send_str(message)
         except (ConnectionError, aiohttp.ClientError) as exc:
-            logger.debug("sending %s to Pulse failed: %s", message, exc)
+            logger.debug("sending a control message to Pulse failed: %s", exc)
             return False
         self._last_sent = time.monotonic()
         return True
@@ -264,32 +359,55 @@ class SmallestAISTT(STT):  # type: ignore[misc]
                 return
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        reason = ""
         try:
-            async for msg in ws:
+            while True:
+                msg = await ws.receive()
                 if msg.type is aiohttp.WSMsgType.TEXT:
                     await self._on_frame(msg.data)
-                elif msg.type is aiohttp.WSMsgType.ERROR:
+                elif msg.type is not aiohttp.WSMsgType.BINARY:
+                    if msg.type is aiohttp.WSMsgType.CLOSE and msg.extra:
+                        reason = str(msg.extra)
+                    elif msg.type is aiohttp.WSMsgType.ERROR:
+                        reason = str(msg.data)
                     break
+        except asyncio.CancelledError:
+            self._finished.set()
+            raise
         except Exception as exc:
             logger.debug("Pulse reader stopped: %r", exc)
-        finally:
-            if not self._state.finished and not self._closing and ws.close_code not in (None, 1000):
-                self._report(connection_error("Pulse closed the stream", close_code=ws.close_code))
-            self._finished.set()
+        self._finished.set()
+        self._ended(ws, reason)
+
+    def _ended(self, ws: aiohttp.ClientWebSocketResponse, reason: str) -> None:
+        """The socket closed: a drop (or a socket that never worked) is a failure."""
+        if self._closing or self._state.finished or ws is not self._ws:
+            return
+        if time.monotonic() - self._opened_at >= _HEALTHY_AFTER_S:
+            self._recovered()
+        code = ws.close_code
+        if code in (None, 1000) and not reason and self._heard:
+            return  # a clean close of a working stream: reconnect on the next audio
+        what = f"Pulse closed the stream: {redact(reason)}" if reason else "Pulse closed the stream"
+        self._failed(connection_error(what, close_code=code))
 
     # ------------------------------------------------------------------ events
     async def _on_frame(self, data: str) -> None:
         event = self._state.receive(data)
+        if not self._heard and not isinstance(event, STTError):
+            self._recovered()
         if isinstance(event, Transcript):
             await self._on_transcript(event)
         elif isinstance(event, STTError):
             self._report(event.error)
+            if not event.error.retryable:
+                self._blocked = event.error  # the same request would fail again
         elif isinstance(event, SpeechStarted):
             await self._start()
         elif isinstance(event, SpeechEnded):
             await self._end()
         elif isinstance(event, STTIgnored):
-            logger.debug("ignored a Pulse frame: %s", event.reason)
+            logger.debug("ignored a Pulse frame: %s", redact(event.reason))
         elif isinstance(event, Pong):
             pass
         if isinstance(event, Transcript) and event.is_last:
@@ -326,7 +444,7 @@ class SmallestAISTT(STT):  # type: ignore[misc]
             logger.exception("the transcript callback raised")
 
     def _report(self, error: SmallestError) -> None:
-        self.emit("error", f"Smallest AI STT: {error.message}")
+        self.emit("error", f"Smallest AI STT: {describe(error)}")
 
 
 def _speech_data(t: Transcript, language: str) -> SpeechData:
@@ -359,3 +477,10 @@ def _metadata(t: Transcript) -> dict[str, Any]:
         "speaker": t.speaker,
         "session_id": t.session_id,
     }
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None and not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -8,29 +8,35 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 from videosdk.agents import TTS, FlushMarker
 
 from smallest_core import (
+    MAX_ERROR_BODY_BYTES,
+    MAX_FRAME_BYTES,
     AudioReceived,
     ContextEnded,
     ContextFailed,
-    ContextState,
+    ErrorKind,
     SmallestError,
     TTSOptions,
     Voice,
     WordReceived,
+    check_duration,
+    check_text,
+    error_from_audio_response,
 )
 from smallest_core.audio import PcmDecoder
 from smallest_core.errors import connection_error, error_from_http
 from smallest_core.segmenter import SentenceSegmenter
 from smallest_core.tts_messages import http_request_body, http_request_headers
 from smallest_core.voices import parse_voices
-from smallest_videosdk._common import Account
+from smallest_videosdk._common import Account, describe, read_bounded
 from smallest_videosdk._playback import TRACK_SAMPLE_RATE, TrackAudio, WordPacer
-from smallest_videosdk._tts_socket import ContextEvent, TTSSocket, open_socket
+from smallest_videosdk._segment import DEFAULT_BUFFER_DELAY_S, AudioOwed, Segment, Sent
+from smallest_videosdk._tts_socket import TTSSocket, open_socket
 
 logger = logging.getLogger("smallest_videosdk.tts")
 
@@ -43,43 +49,6 @@ class _Interrupted(Exception):
     """Raised inside a turn when :meth:`SmallestAITTS.interrupt` stopped it."""
 
 
-@dataclass(eq=False)
-class _Segment:
-    """Text between two ``FlushMarker``s: one continuation context on the server."""
-
-    socket: TTSSocket
-    context_id: str
-    queue: asyncio.Queue[ContextEvent | None] = field(default_factory=asyncio.Queue)
-    text: str = ""
-    closed: bool = False
-    replayed: bool = False
-
-    def bind(self, socket: TTSSocket, options: TTSOptions) -> None:
-        """Start this segment's context on ``socket`` (again, with all its text so far)."""
-        self.socket = socket
-        self.context_id = socket.conn.start_context(options=options)
-        socket.subscribe(self.context_id, self.queue)
-        if self.text:
-            socket.conn.push_text(self.context_id, self.text)
-        if self.closed:
-            socket.dispatch(socket.conn.end_input(self.context_id))
-
-    async def push(self, text: str) -> None:
-        self.text += text
-        self.socket.conn.push_text(self.context_id, text)
-        await self.socket.flush()
-
-    async def close(self) -> None:
-        self.closed = True
-        self.socket.dispatch(self.socket.conn.end_input(self.context_id))
-        await self.socket.flush()
-
-    async def cancel(self) -> None:
-        self.socket.dispatch(self.socket.conn.cancel(self.context_id))
-        await self.socket.flush()
-        self.queue.put_nowait(None)
-
-
 _NOTHING_HELD = object()
 
 
@@ -87,7 +56,7 @@ _NOTHING_HELD = object()
 class _Turn:
     """One ``synthesize()`` call."""
 
-    segments: list[_Segment] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
     interrupted: bool = False
     first_audio: bool = False
     pacer: WordPacer | None = None
@@ -147,10 +116,13 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             complete_backoff_ms=complete_backoff_ms,
             max_buffer_delay_ms=max_buffer_delay_ms,
         )
-        if timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout!r}")
-        if idle_timeout_s is not None and idle_timeout_s <= 0:
-            raise ValueError(f"idle_timeout_s must be a positive int, got {idle_timeout_s!r}")
+        check_duration("timeout", timeout)
+        check_duration("max_connection_age_sec", max_connection_age_sec)
+        if idle_timeout_s is not None:
+            check_duration("idle_timeout_s", idle_timeout_s)
+            if int(idle_timeout_s) != idle_timeout_s:
+                raise ValueError(f"idle_timeout_s must be whole seconds, got {idle_timeout_s!r}")
+            idle_timeout_s = int(idle_timeout_s)
         self._account = Account.resolve(api_key, base_url)
         given = {"consistency": consistency, "similarity": similarity, "enhancement": enhancement}
         ignored = [k for k, v in given.items() if v != _LEGACY_ONLY_DEFAULTS[k]]
@@ -194,7 +166,7 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
 
     async def prewarm(self) -> None:
         """Open the WebSocket ahead of the first turn (failures are logged, not raised)."""
-        if not self.enable_streaming:
+        if not self.enable_streaming or self._closed:
             return
         try:
             await self._live_socket()
@@ -206,8 +178,12 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
 
         Returns once all of the turn's audio has been pushed to the track, or promptly
         after :meth:`interrupt`. A server error is emitted as ``"error"`` and raised as
-        :class:`~smallest_core.SmallestError`.
+        :class:`~smallest_core.SmallestError`. Raises ``RuntimeError`` after
+        :meth:`aclose` and ``ValueError`` for text that cannot be sent (a lone surrogate).
         """
+        self._check_open()
+        if isinstance(text, str):
+            check_text(text)
         if self.audio_track is None:
             self.emit("error", "Smallest AI TTS: no audio track is set on the TTS")
             return
@@ -226,7 +202,7 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         except SmallestError as exc:
             if turn.interrupted:
                 return
-            self.emit("error", f"Smallest AI TTS: {exc.message}")
+            self.emit("error", f"Smallest AI TTS: {describe(exc)}")
             raise
         finally:
             await self._end_turn(turn)
@@ -273,11 +249,17 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         async with session.get(
             url, headers=self._account.headers(), timeout=aiohttp.ClientTimeout(total=self.timeout)
         ) as resp:
-            body = await resp.read()
+            limit = MAX_FRAME_BYTES if resp.status < 300 else MAX_ERROR_BODY_BYTES
+            body = await read_bounded(resp, limit)
             return parse_voices(resp.status, body, dict(resp.headers))
 
     # ------------------------------------------------------------------ streaming
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this SmallestAITTS is closed (aclose() was called): make a new one")
+
     def _http(self) -> aiohttp.ClientSession:
+        self._check_open()
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
             self._owns_session = True
@@ -299,20 +281,25 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             self._socket = sock
             return sock
 
-    async def _open_segment(self, turn: _Turn, options: TTSOptions) -> _Segment:
+    async def _bind(self, turn: _Turn, segment: Segment, options: TTSOptions) -> None:
+        """Send ``segment`` (all its text so far) as a new context on a live socket."""
         sock = await self._live_socket()
         if turn.interrupted:
             raise _Interrupted
-        segment = _Segment(sock, "")
         segment.bind(sock, options)
-        turn.segments.append(segment)
-        return segment
+        await sock.flush()
+
+    async def _discard(self, sock: TTSSocket) -> None:
+        """Close a socket that may not carry another context."""
+        if self._socket is sock:
+            self._socket = None
+        await sock.close()
 
     async def _stream_turn(
         self, turn: _Turn, text: AsyncIterator[str | FlushMarker], options: TTSOptions
     ) -> None:
-        ready: asyncio.Queue[_Segment | None] = asyncio.Queue()
-        turn.producer = asyncio.create_task(self._produce(turn, text, options, ready))
+        ready: asyncio.Queue[Segment | None] = asyncio.Queue()
+        turn.producer = asyncio.create_task(self._produce(turn, text, ready))
         audio = TrackAudio(options.sample_rate, self._track_rate())
         if options.word_timestamps:
             self._pacers = {p for p in self._pacers if not p.done}
@@ -357,10 +344,10 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         self,
         turn: _Turn,
         text: AsyncIterator[str | FlushMarker],
-        options: TTSOptions,
-        ready: asyncio.Queue[_Segment | None],
+        ready: asyncio.Queue[Segment | None],
     ) -> None:
-        segment: _Segment | None = None
+        """Read the caller's text into segments; the player binds each one in turn."""
+        segment: Segment | None = None
         try:
             async for item in text:
                 if turn.interrupted:
@@ -372,8 +359,10 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
                     continue
                 if not isinstance(item, str) or not item:
                     continue
+                check_text(item)
                 if segment is None:
-                    segment = await self._open_segment(turn, options)
+                    segment = Segment()
+                    turn.segments.append(segment)
                     ready.put_nowait(segment)
                 await segment.push(item)
             if segment is not None:
@@ -388,7 +377,7 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
     async def _play_segment(
         self,
         turn: _Turn,
-        segment: _Segment,
+        segment: Segment,
         options: TTSOptions,
         audio: TrackAudio,
         offset: int,
@@ -399,6 +388,11 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         server delivers dozens of frames per socket read, and the track's per-push work
         need not scale with them. Nothing waits for more to arrive.
         """
+        if segment.cancelled:
+            raise _Interrupted
+        if segment.socket is None:
+            await self._bind(turn, segment, options)
+        owed = self._owed(options)
         queue = segment.queue
         held: Any = _NOTHING_HELD  # an event taken while batching audio (``None`` is one too)
         while True:
@@ -407,14 +401,19 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             elif not queue.empty():
                 event = queue.get_nowait()
             else:
+                deadline = owed.deadline()
+                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
                 try:
-                    async with asyncio.timeout(self.timeout):
+                    async with asyncio.timeout(wait):
                         event = await queue.get()
                 except TimeoutError:
-                    message = f"no audio from the server for {self.timeout:g}s"
-                    raise connection_error(message) from None
+                    await self._time_out(segment)
             if event is None or turn.interrupted:
                 raise _Interrupted
+            if isinstance(event, Sent):
+                owed.sent(event)
+                continue
+            owed.answered(time.monotonic())
             if type(event) is AudioReceived:
                 parts = [event.audio]
                 while not queue.empty():
@@ -436,13 +435,26 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
                 if not event.audio_received and error.retryable and not segment.replayed:
                     logger.info("TTS context failed before any audio (%s); replaying", error)
                     segment.replayed = True
-                    sock = await self._live_socket()
-                    if turn.interrupted:
-                        raise _Interrupted
-                    segment.bind(sock, options)
-                    await sock.flush()
+                    await self._bind(turn, segment, options)
+                    owed = self._owed(options)
                     continue
                 raise error
+
+    def _owed(self, options: TTSOptions) -> AudioOwed:
+        delay_ms = options.max_buffer_delay_ms
+        buffer_delay = DEFAULT_BUFFER_DELAY_S if delay_ms is None else delay_ms / 1000
+        return AudioOwed(self.timeout, buffer_delay)
+
+    async def _time_out(self, segment: Segment) -> NoReturn:
+        """The server owed audio and sent nothing: fail the turn and drop the socket."""
+        sock = segment.socket
+        if sock is not None:
+            sock.time_out(segment.context_id)
+            await self._discard(sock)
+        raise SmallestError(
+            f"no audio from the server within {self.timeout:g}s of the text it was sent",
+            kind=ErrorKind.TIMEOUT,
+        )
 
     async def _push(self, turn: _Turn, pcm: bytes, source_samples: int | None = None) -> None:
         if turn.interrupted:
@@ -470,10 +482,7 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         if producer is not None:
             with contextlib.suppress(BaseException):
                 await producer
-        unresolved = [
-            s for s in turn.segments if s.socket.conn.context_state(s.context_id) in _OPEN_STATES
-        ]
-        for segment in unresolved:
+        for segment in [s for s in turn.segments if s.unresolved]:
             await segment.cancel()
         if turn.interrupted and turn.pacer is not None:
             turn.pacer.cancel()
@@ -499,7 +508,7 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             if isinstance(item, FlushMarker):
                 sentences = segmenter.flush()
             elif isinstance(item, str):
-                sentences = segmenter.push(item)
+                sentences = segmenter.push(check_text(item))
             else:
                 continue
             for sentence in sentences:
@@ -522,8 +531,17 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
             ) as resp:
-                if resp.status >= 400:
-                    raise error_from_http(resp.status, await resp.read(), dict(resp.headers))
+                if resp.status >= 300:
+                    body = await read_bounded(resp, MAX_ERROR_BODY_BYTES)
+                    raise error_from_http(resp.status, body, dict(resp.headers))
+                content_type = resp.headers.get("Content-Type")
+                head = await resp.content.read(MAX_ERROR_BODY_BYTES)
+                not_audio = error_from_audio_response(content_type, head)
+                if not_audio is not None:
+                    head += await read_bounded(resp, MAX_ERROR_BODY_BYTES - len(head))
+                    raise error_from_audio_response(content_type, head) or not_audio
+                pcm = decoder.feed(head)
+                await self._push(turn, audio.convert(pcm), len(pcm) // 2)
                 async for chunk in resp.content.iter_any():
                     pcm = decoder.feed(chunk)
                     await self._push(turn, audio.convert(pcm), len(pcm) // 2)
@@ -533,9 +551,6 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             raise connection_error(f"the TTS request timed out after {self.timeout:g}s") from None
         except aiohttp.ClientError as exc:
             raise connection_error(f"the TTS request failed: {exc}") from None
-
-
-_OPEN_STATES = (ContextState.HELD, ContextState.OPEN, ContextState.CLOSING)
 
 
 async def _as_stream(text: TextInput) -> AsyncIterator[str | FlushMarker]:
