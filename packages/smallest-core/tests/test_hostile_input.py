@@ -180,3 +180,14 @@ def test_reconnects_are_bounded_and_only_for_retryable_errors():
     assert should_reconnect(dropped, 1) and should_reconnect(dropped, 6)
     assert not should_reconnect(dropped, 7)
     assert not should_reconnect(refused, 1)
+
+
+def test_a_key_cut_short_in_a_truncated_line_is_redacted_too():
+    line = f'< TEXT \'{{"message": "key {KEY[:14]}...\' [96 bytes]'
+    assert KEY[:8] not in redact(line)
+    assert redact(line).startswith('< TEXT \'{"message": "key ***')
+
+
+@given(st.text(max_size=60))
+def test_redaction_never_leaves_the_start_of_a_key(noise):
+    assert KEY[:8] not in redact(noise + KEY[: len(noise) % len(KEY) + 8] + noise)

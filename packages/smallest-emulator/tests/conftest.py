@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -25,10 +26,20 @@ def fixture_frames(name: str) -> list[dict[str, Any]]:
 
 
 def fast_config(**kw: Any) -> EmulatorConfig:
-    """Unpaced, no complete backoff: fast tests."""
-    base: dict[str, Any] = {"speed": 0.0, "complete_backoff_ms": 0, "max_buffer_delay_ms": 0}
+    """Unpaced, no complete backoff: fast tests of the server's mechanics.
+
+    They run under the ``context-echo`` reading (ids echoed, one ``complete`` per
+    context) with word timestamps for every voice, which lets one ``complete`` end a
+    collection; the documented default reading has its own tests
+    (``test_tts_documented.py`` applies ``profile="default"``)."""
+    base: dict[str, Any] = {
+        "speed": 0.0,
+        "complete_backoff_ms": 0,
+        "max_buffer_delay_ms": 0,
+        "word_timestamp_voices": "all",
+    }
     base.update(kw)
-    return EmulatorConfig(**base)
+    return dataclasses.replace(EmulatorConfig().apply_profile("context-echo"), **base)
 
 
 @pytest.fixture

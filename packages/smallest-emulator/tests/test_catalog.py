@@ -86,6 +86,7 @@ async def test_unknown_voice_refused_unless_accept_any_voice(
 
 async def test_get_voices_pools_and_languages(emu: Emulator, http: aiohttp.ClientSession) -> None:
     base = emu.base_url + "/waves/v1/"
+    emu.config.get_voices_scope = "union"  # the older reading; the default is one pool
     async with http.get(base + "lightning-v3.1/get_voices", headers=AUTH) as r:
         union = {v["voiceId"]: v for v in (await r.json())["voices"]}
     assert set(PRO_DOCUMENTED) <= set(union) and "magnus" in union

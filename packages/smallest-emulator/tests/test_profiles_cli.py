@@ -18,7 +18,7 @@ def test_every_profile_is_labelled() -> None:
     assert set(PROFILE_INFO) == set(PROFILES)
     assert {info.kind for info in PROFILE_INFO.values()} <= {"documented reading", "stress"}
     assert PROFILE_INFO["strict"].kind == "stress"
-    assert PROFILE_INFO["documented-2026-08"].kind == "documented reading"
+    assert PROFILE_INFO["default"].kind == "documented reading"
     assert all(info.summary for info in PROFILE_INFO.values())
 
 

@@ -200,7 +200,8 @@ async def test_frames_match_fixture_keys(http: aiohttp.ClientSession) -> None:
             await ws.send_json({"type": "finalize"})
             final = await recv_json(ws)
     assert set(interim) == set(fx["interim"])
-    assert set(final) == set(fx["final-from-finalize"]) | {"languages"}
+    # speech_final: documented on finals (§12.2), on by default in the emulator
+    assert set(final) == set(fx["final-from-finalize"]) | {"languages", "speech_final"}
     assert set(final["words"][0]) == set(fx["final-with-words-speaker-language"]["words"][0])
 
 

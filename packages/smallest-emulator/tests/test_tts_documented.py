@@ -40,7 +40,7 @@ async def test_word_timestamps_only_for_documented_voices(
     http: aiohttp.ClientSession, voice: str, model: str, language: str, expected: list[str]
 ) -> None:
     async with (
-        Emulator(fast_config().apply_profile("documented-2026-08")) as emu,
+        Emulator(fast_config().apply_profile("default")) as emu,
         http.ws_connect(emu.ws_url + "/waves/v1/tts/live", headers=AUTH) as ws,
     ):
         m = msg("Hello there.", voice_id=voice, model=model, language=language)
@@ -69,7 +69,7 @@ async def test_context_close_ends_and_forgets_the_context(http: aiohttp.ClientSe
 async def test_documented_profile_no_echo_and_cancel_keeps_context(
     http: aiohttp.ClientSession,
 ) -> None:
-    cfg = fast_config(speed=50.0).apply_profile("documented-2026-08")
+    cfg = fast_config(speed=50.0).apply_profile("default")
     async with (
         Emulator(cfg) as emu,
         http.ws_connect(emu.ws_url + "/waves/v1/tts/live", headers=AUTH) as ws,
@@ -88,7 +88,7 @@ async def test_documented_profile_no_echo_and_cancel_keeps_context(
 
 
 async def test_documented_profile_refuses_context_with_flush(http: aiohttp.ClientSession) -> None:
-    cfg = fast_config().apply_profile("documented-2026-08")
+    cfg = fast_config().apply_profile("default")
     async with (
         Emulator(cfg) as emu,
         http.ws_connect(emu.ws_url + "/waves/v1/tts/live", headers=AUTH) as ws,

@@ -119,6 +119,7 @@ async def test_voices_cover_fixture(emu: Emulator, http: aiohttp.ClientSession) 
     from conftest import fixture_frames
 
     fx = json.loads(fixture_frames("voices_response.json")[0]["raw"])
+    emu.config.get_voices_scope = "union"  # the fixture lists both pools
     async with http.get(emu.base_url + "/waves/v1/lightning-v3.1/get_voices", headers=AUTH) as r:
         got = {v["voiceId"]: v for v in (await r.json())["voices"]}
     for voice in fx["voices"]:

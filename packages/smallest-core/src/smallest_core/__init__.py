@@ -42,7 +42,13 @@ from smallest_core.limits import (
     check_duration,
     check_text,
 )
-from smallest_core.options import Affect, STTOptions, TTSOptions
+from smallest_core.options import (
+    DEFAULT_PRO_VOICE,
+    DEFAULT_VOICE,
+    Affect,
+    STTOptions,
+    TTSOptions,
+)
 from smallest_core.redaction import redact
 from smallest_core.retry import MAX_RECONNECT_ATTEMPTS, backoff, should_reconnect
 from smallest_core.stt import (
@@ -76,6 +82,8 @@ __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
+    "DEFAULT_PRO_VOICE",
+    "DEFAULT_VOICE",
     "MAX_ERROR_BODY_BYTES",
     "MAX_FRAME_BYTES",
     "MAX_RECONNECT_ATTEMPTS",

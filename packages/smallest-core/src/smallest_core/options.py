@@ -13,6 +13,13 @@ from typing import Any, Self
 
 from smallest_core import catalog
 
+DEFAULT_VOICE = "avery"
+"""The default voice of every plugin: English, and one of the voices the service sends word
+timestamps for, so word-aligned transcripts and an exact end of each utterance work by
+default (a voice without them falls back to a quiet period after the last ``complete``)."""
+DEFAULT_PRO_VOICE = "meher"
+"""The Pro model's default, likewise one with word timestamps."""
+
 
 @dataclass(frozen=True, slots=True)
 class Affect:
@@ -60,7 +67,7 @@ class TTSOptions:
     ``None`` means "not sent; the server default applies".
     """
 
-    voice_id: str = "sophia"
+    voice_id: str = DEFAULT_VOICE
     model: str = catalog.LIGHTNING_V3_1
     language: str = "en"
     sample_rate: int = 24000

@@ -27,7 +27,23 @@ def redact(text: str) -> str:
     for secret in _KNOWN_SECRETS:
         if secret in text:
             text = text.replace(secret, _REDACTED)
+        head = secret[:_MIN_SECRET_CHARS]
+        if head in text:  # a copy cut short (a truncated log line) is the key too
+            text = _redact_cut(text, secret, head)
     return text
+
+
+def _redact_cut(text: str, secret: str, head: str) -> str:
+    out: list[str] = []
+    pos = 0
+    while (found := text.find(head, pos)) >= 0:
+        end = found + len(head)
+        while end < len(text) and end - found < len(secret) and text[end] == secret[end - found]:
+            end += 1
+        out.append(text[pos:found] + _REDACTED)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def remember_secret(secret: str) -> None:

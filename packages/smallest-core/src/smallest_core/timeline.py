@@ -98,6 +98,11 @@ class WordTimeline:
             return ""
         return "" if self._text[self._cursor - 1 : self._cursor].isspace() else " "
 
+    def words_missing(self) -> bool:
+        """True while text after the last timed word still holds a letter or digit (a
+        word the server has yet to time, not just punctuation or a symbol)."""
+        return any(ch.isalnum() for ch in self._text[self._cursor :])
+
     def all_words_received(self) -> bool:
         """True when the words received cover every non-space character of the text."""
         return bool(self._text) and not self._text[self._cursor :].strip()

@@ -64,6 +64,8 @@ Protocol = Literal["continuations", "legacy"]
 
 DEFAULT_END_GRACE_S = 0.3
 MAX_END_GRACE_S = 2.0
+MISSING_WORDS_GRACE_S = 1.5
+"""Wait after a ``complete`` while the server, which times this voice, owes words."""
 DEFAULT_CANCEL_QUIET_S = 0.3
 """How long a cancelled context must stay quiet before the next one is sent (no-echo)."""
 _RESOLVED_CONTEXTS_KEPT = 64
@@ -376,7 +378,10 @@ class TTSConnection:
             return [FrameIgnored(frame.reason or f"frame with unknown status {frame.status!r}")]
         if isinstance(frame, ErrorFrame) and is_idle_timeout(frame.error):
             return self._on_idle_timeout(frame.error)
+        echoed_before = self.echoes_ids
         ctx = self._route(frame.ids)
+        if self.echoes_ids and not echoed_before:
+            self._release_held()  # ids route every frame now: held contexts may go
         if ctx is None:
             if isinstance(frame, ErrorFrame):
                 return [ConnectionFailed(frame.error)]
@@ -685,8 +690,21 @@ class TTSConnection:
             events = self._end(ctx, "complete")
             events.extend(self._release_held())
             return events
-        self._set_grace(ctx, now + self.end_grace_s)
+        self._set_grace(ctx, now + self._grace_for(ctx))
         return []
+
+    def _grace_for(self, ctx: _Context) -> float:
+        """How long a ``complete`` that is not known to be the last may stay alone.
+
+        A server that times this voice's words but has yet to time a word of the text
+        has more to say: wait long enough for a slow next release (trailing punctuation
+        may come as a release of its own, so it gets the usual wait). A voice it does not
+        time gives no such evidence: the configured ``end_grace_s``, lengthened for the
+        connection whenever a frame arrives after it.
+        """
+        if ctx.stats.words and ctx.timeline.words_missing():
+            return max(self.end_grace_s, MISSING_WORDS_GRACE_S)
+        return self.end_grace_s
 
     def _complete_is_terminal(self, ctx: _Context) -> bool:
         if self.protocol == "legacy" or self.end_rule == "complete":

@@ -37,31 +37,33 @@ class EmulatorConfig:
     """Every behaviour switch and fault knob. Mutable at runtime (``emu.config.x = ...``)."""
 
     # --- protocol switches (see PROFILES / README) ---
-    complete_mode: CompleteMode = "per-context"
+    # The defaults are the documented service: the continuations page and changelog of
+    # 2026-08-23, the get-voices changelog of 2026-08-28, the word-timestamp voice list.
+    complete_mode: CompleteMode = "per-release"
     close_after_complete: bool = False
-    echo_context_id: bool = True
+    echo_context_id: bool = False
     echo_request_id: bool = True
     word_origin: WordOrigin = "per-request"
     error_shape: int = 1
     complete_format: CompleteFormat = "current"
-    cancel_ack: CancelAck = "complete"
+    cancel_ack: CancelAck = "none"
     cancel_inflight_chunks: int = 2
     sse_shape: SseShape = "current"
     http_error_shape: HttpErrorShape = "live"
     stt_error_shape: SttErrorShape = "type"
-    word_timestamp_voices: WordTimestampVoices = "all"
+    word_timestamp_voices: WordTimestampVoices = "documented"
     voice_mismatch_empty: bool = False
     accept_any_voice: bool = False
     """Accept any ``voice_id`` (cloned or new voices not in the built-in catalogue)."""
-    get_voices_scope: GetVoicesScope = "union"
+    get_voices_scope: GetVoicesScope = "pool"
     """``union``: ``lightning-v3.1/get_voices`` lists Standard + Pro; ``pool``: Standard only."""
-    cancel_ends_context: bool = True
+    cancel_ends_context: bool = False
     """False: after ``cancel_request`` the context stays open for more fragments."""
-    context_rejects_flush: bool = False
+    context_rejects_flush: bool = True
     """True: ``context_id`` with ``flush``/``max_buffer_flush_ms`` is a validation error."""
-    buffer_flush_zero: BufferFlushZero = "release"
+    buffer_flush_zero: BufferFlushZero = "hold"
     """Legacy ``max_buffer_flush_ms: 0``: ``release`` every fragment, or ``hold`` until flush."""
-    stt_speech_final: bool = False
+    stt_speech_final: bool = True
     """STT finals carry ``speech_final`` (true when the final ends a stretch of speech)."""
     v4_access: bool = True
     """False: the account has no Lightning v4 access (``model_access_denied`` at connect)."""
@@ -128,15 +130,24 @@ _DEFAULT = EmulatorConfig()
 
 #: The switches a profile may set.
 PROFILE_SWITCHES: dict[str, dict[str, Any]] = {
-    # Reference-page reading: persistent socket, one complete per context, ids echoed.
+    # The continuations docs (2026-08-23): no context_id echo, a complete per released
+    # segment, cancel drops the buffer but keeps the context, no cancel acknowledgement.
     "default": {},
-    # §12.1 LK1.8.9: a complete after every release, no terminal marker.
-    "multi-complete": {"complete_mode": "per-release"},
+    # §12.1 implementations / older reference pages: context_id echoed, one complete per
+    # context, a cancel ends the context and is acknowledged with a complete.
+    "context-echo": {
+        "complete_mode": "per-context",
+        "echo_context_id": True,
+        "cancel_ends_context": True,
+        "cancel_ack": "complete",
+    },
+    # §12.1 LK1.8.9 with ids echoed: a complete after every release, no terminal marker.
+    "multi-complete": {"complete_mode": "per-release", "echo_context_id": True},
     # §4.3 Pipecat observation: one complete per burst of back-to-back requests.
     "per-burst": {"complete_mode": "per-burst"},
     # §4.2 / §10.1 spec + SDK: server closes the socket (1000) after complete.
-    "close-after-complete": {"close_after_complete": True},
-    # §12.1: frames do not carry context_id / external_request_id back.
+    "close-after-complete": {"close_after_complete": True, "complete_mode": "per-context"},
+    # §12.1: frames carry neither context_id nor external_request_id back.
     "no-echo": {"echo_context_id": False, "echo_request_id": False},
     # §10.2 spec reading: word times continuous on the context timeline.
     "per-context-words": {"word_origin": "per-context"},
@@ -146,8 +157,8 @@ PROFILE_SWITCHES: dict[str, dict[str, Any]] = {
     "error-string": {"error_shape": 3, "stt_error_shape": "plain"},
     # §4.5 shape 2 (AsyncAPI ErrorResponse), STT legacy ErrorResponse.
     "error-object": {"error_shape": 2, "stt_error_shape": "object"},
-    # Least helpful documented combination: no echo, complete per release, per-request word
-    # origin, no cancel ack, spec HTTP errors, SSE docstring shape, documented word-ts voices.
+    # Least helpful combination: no echo at all, complete per release, per-request word
+    # origin, no cancel ack, spec HTTP errors, SSE docstring shape, 4 chunks after a cancel.
     "strict": {
         "complete_mode": "per-release",
         "echo_context_id": False,
@@ -161,17 +172,6 @@ PROFILE_SWITCHES: dict[str, dict[str, Any]] = {
         "word_timestamp_voices": "documented",
         "cancel_inflight_chunks": 4,
     },
-}
-PROFILE_SWITCHES["documented-2026-08"] = {
-    "complete_mode": "per-release",
-    "echo_context_id": False,
-    "cancel_ends_context": False,
-    "cancel_ack": "none",
-    "context_rejects_flush": True,
-    "word_timestamp_voices": "documented",
-    "get_voices_scope": "pool",
-    "buffer_flush_zero": "hold",
-    "stt_speech_final": True,
 }
 
 
@@ -187,10 +187,17 @@ class ProfileInfo:
 PROFILE_INFO: dict[str, ProfileInfo] = {
     "default": ProfileInfo(
         "documented reading",
-        "reference pages: persistent socket, one complete per context, ids echoed",
+        "continuations docs (2026-08-23): no context_id echo, a complete per released "
+        "segment, cancel keeps the context, context_close, no cancel ack; documented "
+        "word-timestamp voices; one voice pool per get_voices route",
+    ),
+    "context-echo": ProfileInfo(
+        "documented reading",
+        "older reference pages and the vendor's plugins: context_id echoed, one complete "
+        "per context, a cancel ends the context and is acknowledged",
     ),
     "multi-complete": ProfileInfo(
-        "documented reading", "continuations page: a complete after every released segment"
+        "documented reading", "LiveKit plugin's reading: ids echoed, a complete per release"
     ),
     "per-burst": ProfileInfo(
         "documented reading", "Pipecat's observation: one complete per burst of requests"
@@ -217,11 +224,6 @@ PROFILE_INFO: dict[str, ProfileInfo] = {
         "stress",
         "every least helpful reading at once, 4 chunks after a cancel; no server is known "
         "to combine them",
-    ),
-    "documented-2026-08": ProfileInfo(
-        "documented reading",
-        "continuations docs (2026-08-23): no context_id echo, cancel keeps the context, "
-        "context_close, per-release completes, documented word-timestamp voices, pool voices",
     ),
 }
 PROFILES: tuple[str, ...] = tuple(PROFILE_SWITCHES)
