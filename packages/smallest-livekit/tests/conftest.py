@@ -33,7 +33,12 @@ def key(profile: str = "default", **overrides: Any) -> str:
     """An emulator API key selecting a profile and per-connection fault overrides.
 
     Values are percent-encoded (the emulator decodes them): a key holds no whitespace.
+    ``close-after-complete`` models a server that closes the socket once a context is
+    done, so it sends one ``complete`` per context: closing after the ``complete`` of a
+    single release would leave the rest of the context unspoken.
     """
+    if profile == "close-after-complete":
+        overrides = {"complete_mode": "per-context", **overrides}
     parts = ["sk_test", f"profile={profile}"]
     parts += [f"{k}={quote(str(v), safe='|,:')}" for k, v in overrides.items()]
     return ";".join(parts)
@@ -45,6 +50,12 @@ def expected_pcm(emu: Emulator, record_index: int = -1) -> bytes:
     out = releases_pcm(rec.releases, rec.sample_rate, voice_id=rec.voice_id)
     assert out == bytes(rec.pcm), "emulator record differs from the deterministic engine"
     return out
+
+
+def assert_spoke(emu: Emulator, text: str, record_index: int = -1) -> None:
+    """The server synthesized every word the caller gave for that turn, in order."""
+    rec = emu.tts_log[record_index]
+    assert "".join(rec.releases).split() == text.split()
 
 
 def frames_pcm(events: list[tts.SynthesizedAudio]) -> bytes:

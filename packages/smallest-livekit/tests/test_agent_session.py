@@ -6,12 +6,16 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, APIConnectOptions, llm
+from livekit.agents.types import TimedString
+from livekit.agents.utils import is_given
 from livekit.agents.voice import io
 from stt_audio import frames, utterance
 
 from conftest import key
+from smallest_core import DEFAULT_VOICE
 from smallest_emulator import Emulator
 from smallest_livekit import STT, TTS
 
@@ -73,15 +77,32 @@ class FakeAudioOutput(io.AudioOutput):
         self._pushed = 0.0
 
 
-async def test_voice_turn_through_agent_session(emu: Emulator) -> None:
+class FakeTextOutput(io.TextOutput):
+    """Collects the agent transcript as LiveKit forwards it (timed words or plain text)."""
+
+    def __init__(self) -> None:
+        super().__init__(label="fake-transcript", next_in_chain=None)
+        self.pieces: list[str] = []
+
+    async def capture_text(self, text: str) -> None:
+        self.pieces.append(text)
+
+    def flush(self) -> None:
+        pass
+
+
+async def _voice_turn(
+    emu: Emulator, tts_engine: TTS, **options: Any
+) -> tuple[list[tuple[str, str | None]], FakeAudioOutput, FakeTextOutput]:
+    """One user utterance and the agent's spoken reply through a real AgentSession."""
     stt_engine = STT(api_key=key(transcript="can you help me"), base_url=emu.base_url)
-    tts_engine = TTS(api_key=key(), base_url=emu.base_url)
-    mic, speaker = FakeAudioInput(), FakeAudioOutput()
+    mic, speaker, transcript = FakeAudioInput(), FakeAudioOutput(), FakeTextOutput()
     session: AgentSession[Any] = AgentSession(
-        stt=stt_engine, tts=tts_engine, llm=FakeLLM(), turn_detection="stt"
+        stt=stt_engine, tts=tts_engine, llm=FakeLLM(), turn_detection="stt", **options
     )
     session.input.audio = mic
     session.output.audio = speaker
+    session.output.transcription = transcript
     items: list[Any] = []
     replied = asyncio.Event()
 
@@ -103,10 +124,42 @@ async def test_voice_turn_through_agent_session(emu: Emulator) -> None:
         await session.aclose()
         await tts_engine.aclose()
         await stt_engine.aclose()
-    roles = [(item.role, item.text_content) for item in items]
+    return [(item.role, item.text_content) for item in items], speaker, transcript
+
+
+async def test_voice_turn_through_agent_session(emu: Emulator) -> None:
+    tts_engine = TTS(api_key=key(), base_url=emu.base_url)
+    roles, speaker, transcript = await _voice_turn(emu, tts_engine)
     assert roles[0] == ("user", "can you help me")
     assert roles[1] == ("assistant", "".join(REPLY))
+    assert "".join(transcript.pieces) == "".join(REPLY)
     rec = emu.tts_log[-1]
     assert rec.text == "".join(REPLY)
     assert bytes(speaker.pcm).startswith(bytes(rec.pcm)[: len(rec.pcm) - 960])
+    assert len(speaker.pcm) >= len(rec.pcm)
+
+
+@pytest.mark.parametrize("voice", [DEFAULT_VOICE, "sophia"])
+async def test_aligned_transcript_with_and_without_word_timestamps(
+    emu: Emulator, voice: str
+) -> None:
+    """With word timestamps the transcript is the timed words; for a voice the server times
+    no word of, LiveKit forwards the reply text itself. Either way the room and the chat
+    context get the whole reply."""
+    tts_engine = TTS(api_key=key(), base_url=emu.base_url, voice_id=voice, word_timestamps=True)
+    roles, speaker, transcript = await _voice_turn(emu, tts_engine, use_tts_aligned_transcript=True)
+    assert roles[1] == ("assistant", "".join(REPLY))
+    assert "".join(transcript.pieces) == "".join(REPLY)
+    starts = [
+        p.start_time
+        for p in transcript.pieces
+        if isinstance(p, TimedString) and is_given(p.start_time)
+    ]
+    if voice == DEFAULT_VOICE:  # every piece is a timed word, in order
+        assert len(starts) == len(transcript.pieces) > 1
+        assert starts == sorted(starts) and starts[-1] > 0
+    else:
+        assert starts == []
+    rec = emu.tts_log[-1]
+    assert (rec.voice_id, rec.text) == (voice, "".join(REPLY))
     assert len(speaker.pcm) >= len(rec.pcm)

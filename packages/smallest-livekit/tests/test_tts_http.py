@@ -6,6 +6,7 @@ import pytest
 from livekit.agents import APIConnectOptions, APIStatusError
 
 from conftest import ALL_PROFILES, collect, frames_pcm, key
+from smallest_core import DEFAULT_PRO_VOICE, DEFAULT_VOICE
 from smallest_core.audio import alaw_decode, ulaw_decode
 from smallest_emulator import Emulator
 from smallest_emulator.audio import encode_g711
@@ -73,7 +74,9 @@ async def test_list_voices_and_update_options(emu: Emulator) -> None:
     engine = TTS(api_key=key(), base_url=emu.base_url)
     try:
         voices = await engine.list_voices()
-        assert any(v.id == "sophia" for v in voices)
+        ids = {v.id for v in voices}
+        assert {"sophia", DEFAULT_VOICE} <= ids  # the default voice is a standard one
+        assert DEFAULT_PRO_VOICE not in ids  # one pool per model route (documented)
         engine.update_options(voice_id="liam", sample_rate=16000, speed=1.5)
         assert engine.sample_rate == 16000 and engine.options.voice_id == "liam"
         with pytest.raises(ValueError, match="sample_rate"):
@@ -90,6 +93,9 @@ async def test_list_voices_and_update_options(emu: Emulator) -> None:
 def test_constructor_validates_and_hides_the_key() -> None:
     with pytest.raises(ValueError):
         TTS(api_key="sk_x", voice_id="meher")  # a Pro voice on the standard model
+    assert TTS(api_key="sk_x").options.voice_id == DEFAULT_VOICE
+    for pro in ("lightning_v3.1_pro", "lightning-v3.1-pro"):
+        assert TTS(api_key="sk_x", model=pro).options.voice_id == DEFAULT_PRO_VOICE
     engine = TTS(api_key="sk_secret_value", base_url="https://api.smallest.ai/waves/v1")
     assert engine._conn.endpoints.base_url == "https://api.smallest.ai"
     assert "sk_secret_value" not in repr(engine._conn)

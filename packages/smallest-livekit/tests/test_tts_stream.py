@@ -7,7 +7,16 @@ import time
 
 import pytest
 
-from conftest import ALL_PROFILES, collect, expected_pcm, fast_config, frames_pcm, key, speak
+from conftest import (
+    ALL_PROFILES,
+    assert_spoke,
+    collect,
+    expected_pcm,
+    fast_config,
+    frames_pcm,
+    key,
+    speak,
+)
 from smallest_emulator import Emulator, EmulatorThread
 from smallest_livekit import TTS
 
@@ -24,6 +33,7 @@ async def test_streamed_audio_is_byte_exact(emu: Emulator, profile: str) -> None
         await engine.aclose()
     rec = emu.tts_log[-1]
     assert rec.text == "".join(TOKENS)  # every token, whitespace-only ones included
+    assert_spoke(emu, "".join(TOKENS))  # and every word was spoken
     assert frames_pcm(events) == expected_pcm(emu)
     assert {ev.segment_id for ev in events} == {events[0].segment_id}
     assert events[-1].is_final
@@ -35,6 +45,7 @@ async def test_ten_turns_share_one_socket(emu: Emulator, profile: str) -> None:
     try:
         for turn in range(10):
             events = await speak(engine, [f"Turn {turn} says", " hello."])
+            assert_spoke(emu, f"Turn {turn} says hello.")
             assert frames_pcm(events) == expected_pcm(emu)
     finally:
         await engine.aclose()
@@ -70,6 +81,7 @@ async def test_barge_in_cancels_and_leaks_nothing(emu: Emulator, profile: str) -
         await engine.aclose()
     assert first is not second
     assert first.cancelled  # cancel_request reached the server
+    assert_spoke(emu, "Second turn now.")
     assert frames_pcm(events) == expected_pcm(emu)  # 0 stale bytes in the next turn
     if profile != "close-after-complete":
         assert emu.ws_connections.per_route.get("tts") == 1  # 0 reconnects
@@ -83,6 +95,7 @@ async def test_server_pause_loses_no_tail(emu: Emulator, profile: str) -> None:
         events = await speak(engine, text)
     finally:
         await engine.aclose()
+    assert_spoke(emu, "".join(text))
     expected = expected_pcm(emu)
     got = frames_pcm(events)
     assert len(got) == len(expected)  # 0 bytes lost
@@ -124,6 +137,7 @@ async def test_slow_first_token_is_not_a_timeout(emu: Emulator) -> None:
         await stream.aclose()
     finally:
         await engine.aclose()
+    assert_spoke(emu, "Finally some text.")
     assert frames_pcm(events) == expected_pcm(emu)
     assert emu.ws_connections.per_route.get("tts") == 1
 

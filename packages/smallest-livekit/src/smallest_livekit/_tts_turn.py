@@ -151,14 +151,23 @@ class _Turn:
                 self.stream.first_audio_received_at = first
             sock.detach(ctx)
 
-    async def _next(self) -> Any:
-        """The next inbox item; once closed, ``_TIMED_OUT`` if the server stays quiet."""
+    async def _next(self, protocol: TTSConnection) -> Any:
+        """The next inbox item; once closed, ``_TIMED_OUT`` if the server stays quiet.
+
+        While the core waits on a deadline of its own (the quiet period after a
+        ``complete`` that ends a context without word timestamps), the client is waiting,
+        not the server: the timeout counts from that deadline instead.
+        """
         if not self.closing_sent:
             return await self.inbox.get()
         timeout = self.stream.connect_options.timeout
         waiting_since = self._now()
         while True:
             deadline = max(waiting_since, self.last_event_at) + timeout
+            core_deadline = protocol.next_deadline()
+            if core_deadline is not None:
+                core_deadline += self._now() - time.monotonic()  # onto the loop's clock
+                deadline = max(deadline, core_deadline + timeout)
             if deadline <= self._now():
                 return _TIMED_OUT
             with contextlib.suppress(TimeoutError):
@@ -168,7 +177,7 @@ class _Turn:
     async def _loop(self, sock: TTSSocket, ctx: str, reused: bool) -> None:
         protocol = sock.protocol
         while True:
-            item = await self._next()
+            item = await self._next(protocol)
             if isinstance(item, str):
                 self.texts.append(item)
                 _push_text(protocol, ctx, item)

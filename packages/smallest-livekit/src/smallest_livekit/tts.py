@@ -23,6 +23,8 @@ from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import is_given
 
 from smallest_core import (
+    DEFAULT_PRO_VOICE,
+    DEFAULT_VOICE,
     MAX_ERROR_BODY_BYTES,
     MAX_FRAME_BYTES,
     SmallestError,
@@ -85,7 +87,9 @@ class TTS(tts.TTS[Any]):
             base_url: API root; defaults to ``SMALLEST_BASE_URL`` or https://api.smallest.ai.
                 The official plugin's ``.../waves/v1`` form is accepted too.
             model: ``lightning_v3.1`` or ``lightning_v3.1_pro``.
-            voice_id: voice; defaults to ``sophia`` (``meher`` for the Pro model).
+            voice_id: voice; defaults to the core's ``DEFAULT_VOICE`` (``avery``;
+                ``DEFAULT_PRO_VOICE``, ``meher``, for the Pro model): voices the service
+                sends word timestamps for, so each segment's end is exact.
             language: language code (``auto`` detects).
             sample_rate: 8000, 16000, 24000 or 44100.
             speed: 0.5 to 2.0.
@@ -103,7 +107,8 @@ class TTS(tts.TTS[Any]):
             max_buffer_flush_ms: accepted for compatibility with the official plugin; unused.
         """
         if voice_id is None:
-            voice_id = "meher" if model.replace("-", "_").endswith("_pro") else "sophia"
+            pro = model.replace("-", "_").endswith("_pro")
+            voice_id = DEFAULT_PRO_VOICE if pro else DEFAULT_VOICE
         self._opts = TTSOptions(
             voice_id=voice_id,
             model=model,
