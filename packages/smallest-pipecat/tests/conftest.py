@@ -11,7 +11,7 @@ import pytest
 from loguru import logger
 
 from smallest_emulator import Emulator
-from smallest_emulator.config import PROFILES, EmulatorConfig
+from smallest_emulator.config import PROFILE_SWITCHES, PROFILES, EmulatorConfig
 
 # The Pipecat pipeline harness is shared with the conformance suite and the benchmarks.
 HARNESS = Path(__file__).resolve().parents[3] / "shared" / "harness"
@@ -20,6 +20,11 @@ if str(HARNESS) not in sys.path:
 
 FAST = 20.0
 """Emulator pacing: audio streams 20x faster than real time."""
+ON_TOP_OF = {"close-after-complete": "context-echo"}
+"""Profiles applied on top of another reading. The spec/SDK server closes the socket after
+a context's one ``complete`` (context-echo's reading: one per context, a cancel
+acknowledged with one); on the per-release default it would close after the first
+sentence and drop the rest of the text it had accepted, which no documented server does."""
 
 
 @pytest.fixture(params=PROFILES)
@@ -29,7 +34,8 @@ def profile(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def emulator(profile: str) -> AsyncIterator[Emulator]:
-    config = EmulatorConfig(speed=FAST).apply_profile(profile)
+    config = EmulatorConfig(speed=FAST).apply_profile(ON_TOP_OF.get(profile, profile))
+    config = config.copy(**PROFILE_SWITCHES[profile])
     async with Emulator(config) as emu:
         yield emu
 

@@ -37,12 +37,21 @@ OUTPUT_RATES: tuple[int, ...] = tuple(
 
 
 class _RedactAuthorization(logging.Filter):
-    """Hide the ``Authorization`` header in websockets' DEBUG dump of the upgrade request."""
+    """Keep the key out of websockets' DEBUG dumps: the ``Authorization`` header of the
+    upgrade request, and any frame or close reason in which the server quotes the key."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() == "authorization":
             record.args = (args[0], "[redacted]")
+            return True
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        safe = redact(text)
+        if safe != text:
+            record.msg, record.args = safe, None
         return True
 
 

@@ -43,7 +43,7 @@ from smallest_pipecat._failures import ReportedFailures
 from smallest_pipecat._version import __version__
 from smallest_pipecat.errors import error_frame
 from smallest_pipecat.languages import tts_language
-from smallest_pipecat.settings import SmallestTTSSettings, tts_options
+from smallest_pipecat.settings import SmallestTTSSettings, initial_tts_settings, tts_options
 from smallest_pipecat.tts import _resolve_language
 
 _READ_BYTES = 4096
@@ -75,17 +75,7 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
             timeout_s: Total time allowed for one request.
             **kwargs: Passed to :class:`TTSService`.
         """
-        store = self.Settings(
-            model="lightning_v3.1",
-            voice="sophia",
-            language="en",
-            speed=1.0,
-            math_notation=None,
-            content_filter=None,
-            max_buffer_delay_ms=None,
-        )
-        if settings is not None:
-            store.apply_update(settings)
+        store = initial_tts_settings(settings, max_buffer_delay_ms=None)
         _resolve_language(store)
         check_sample_rate(sample_rate)
         self._endpoints = Endpoints.resolve(base_url)

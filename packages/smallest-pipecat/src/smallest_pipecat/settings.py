@@ -8,7 +8,7 @@ from typing import Any
 from pipecat.services.settings import STTSettings, TTSSettings
 from pipecat.utils.types import NOT_GIVEN, NotGiven, is_given
 
-from smallest_core import STTOptions, TTSOptions
+from smallest_core import DEFAULT_PRO_VOICE, DEFAULT_VOICE, STTOptions, TTSOptions, catalog
 
 
 @dataclass
@@ -29,6 +29,40 @@ class SmallestTTSSettings(TTSSettings):
     max_buffer_delay_ms: int | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
 
 
+def initial_tts_settings(
+    settings: SmallestTTSSettings | None, *, max_buffer_delay_ms: int | None
+) -> SmallestTTSSettings:
+    """The service's settings store: the defaults with ``settings`` applied on top.
+
+    Without a voice the core's default applies: ``DEFAULT_VOICE``, or ``DEFAULT_PRO_VOICE``
+    for the Pro model (both voices have word timestamps).
+    """
+    store = SmallestTTSSettings(
+        model=catalog.LIGHTNING_V3_1,
+        voice=DEFAULT_VOICE,
+        language="en",
+        speed=1.0,
+        math_notation=None,
+        content_filter=None,
+        max_buffer_delay_ms=max_buffer_delay_ms,
+    )
+    if settings is None:
+        return store
+    store.apply_update(settings)
+    voice_given = is_given(settings.voice) and settings.voice is not None
+    model = settings.model if is_given(settings.model) and settings.model else None
+    if not voice_given and isinstance(model, str) and _is_pro(model):
+        store.voice = DEFAULT_PRO_VOICE
+    return store
+
+
+def _is_pro(model: str) -> bool:
+    try:
+        return catalog.normalize_tts_model(model) == catalog.LIGHTNING_V3_1_PRO
+    except ValueError:
+        return False  # an unknown model is refused with its own message by tts_options
+
+
 def tts_options(
     settings: SmallestTTSSettings, *, sample_rate: int, word_timestamps: bool, output_format: str
 ) -> TTSOptions:
@@ -38,8 +72,8 @@ def tts_options(
         return value if is_given(value) and value is not None else default
 
     return TTSOptions(
-        voice_id=given(settings.voice, "sophia"),
-        model=given(settings.model, "lightning_v3.1"),
+        voice_id=given(settings.voice, DEFAULT_VOICE),
+        model=given(settings.model, catalog.LIGHTNING_V3_1),
         language=given(settings.language, "en"),
         sample_rate=sample_rate,
         speed=float(given(settings.speed, 1.0)),

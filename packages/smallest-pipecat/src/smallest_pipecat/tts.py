@@ -57,7 +57,7 @@ from smallest_pipecat._common import (
 from smallest_pipecat._failures import ReportedFailures
 from smallest_pipecat.errors import error_frame
 from smallest_pipecat.languages import tts_language
-from smallest_pipecat.settings import SmallestTTSSettings, tts_options
+from smallest_pipecat.settings import SmallestTTSSettings, initial_tts_settings, tts_options
 
 DEFAULT_IDLE_TIMEOUT_S = 300
 """Sent as ``?timeout=``: the server closes an idle socket after this many seconds."""
@@ -86,6 +86,13 @@ class _ServerContext:
     """When the server started owing this context an answer (``None``: it owes nothing)."""
     pending: list[bytes] = field(default_factory=list)
     """Audio parsed but not yet handed to the audio context (see ``_on_audio``)."""
+    fragments: list[str] | None = None
+    """Sentences sent, each one server release (``None``: no text fallback, see
+    ``_on_segments_complete``)."""
+    segments: int = 0
+    """Releases the server has completed so far."""
+    segment_start: int = 0
+    """Where the current release starts on the context's timeline (samples)."""
 
 
 class SmallestTTSService(ReportedFailures, WebsocketTTSService):
@@ -95,7 +102,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
 
         tts = SmallestTTSService(
             api_key=os.environ["SMALLEST_API_KEY"],
-            settings=SmallestTTSService.Settings(voice="sophia", language=Language.EN),
+            settings=SmallestTTSService.Settings(voice="avery", language=Language.EN),
         )
     """
 
@@ -133,19 +140,11 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             **kwargs: Passed to :class:`WebsocketTTSService`.
         """
         mode = text_aggregation_mode or TextAggregationMode.SENTENCE
-        store = self.Settings(
-            model="lightning_v3.1",
-            voice="sophia",
-            language="en",
-            speed=1.0,
-            math_notation=None,
-            content_filter=None,
-            # Pipecat already cuts text at sentence ends, so server-side buffering only
-            # adds delay; token streaming leaves the server's sentence detection on.
-            max_buffer_delay_ms=0 if mode == TextAggregationMode.SENTENCE else None,
+        # Pipecat already cuts text at sentence ends, so server-side buffering only adds
+        # delay; token streaming leaves the server's sentence detection on.
+        store = initial_tts_settings(
+            settings, max_buffer_delay_ms=0 if mode == TextAggregationMode.SENTENCE else None
         )
-        if settings is not None:
-            store.apply_update(settings)
         _resolve_language(store)
         check_sample_rate(sample_rate)
         self._response_timeout_s = check_duration("response_timeout_s", response_timeout_s)
@@ -327,6 +326,8 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             yield ErrorFrame(f"Smallest TTS settings: {exc}", category=ErrorCategory.APPLICATION)
             return
         ctx.text += text
+        if ctx.fragments is not None:
+            ctx.fragments.append(text)
         ctx.unanswered = True
         ctx.conn.push_text(ctx.core_id, text)
         await self._send_pending(ctx.conn)
@@ -348,6 +349,8 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         if options.sample_rate != self.sample_rate:
             resampler = Resampler(options.sample_rate, self.sample_rate)
         ctx = _ServerContext(context_id, core_id, conn, options, resampler=resampler)
+        if self._word_timestamps and options.max_buffer_delay_ms == 0:
+            ctx.fragments = []  # each sentence is released at once: one segment each
         self._contexts[context_id] = ctx
         self._by_core_id[core_id] = context_id
         self._failed_contexts.discard(context_id)
@@ -461,6 +464,8 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             finally:
                 self._recv_timeout = None
             await self._handle_events(conn.receive(message, loop.time()))
+            if isinstance(message, str) and '"complete"' in message:
+                await self._on_segments_complete(conn)
             await self._send_pending(conn)
         if self._websocket is ws:
             self._websocket = None
@@ -629,6 +634,43 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             includes_inter_frame_spaces=True if no_spaces else None,
         )
 
+    async def _on_segments_complete(self, conn: TTSConnection) -> None:
+        """Give the text of a sentence the server sent no word timestamps for.
+
+        The documented service times words for a few voices only. For the others, each
+        sentence (one server release with sentence aggregation) is handed to Pipecat
+        as words timed at the start of its audio once its ``complete`` arrives, so the
+        spoken text reaches the context as it plays, and an interrupted turn keeps the
+        sentences that had started. A context that received any word is left alone.
+        """
+        for ctx in list(self._contexts.values()):
+            if ctx.conn is not conn or ctx.fragments is None:
+                continue
+            stats = conn.context_stats(ctx.core_id)
+            if stats is None or stats.completes <= ctx.segments:
+                continue
+            if stats.words:
+                ctx.fragments = None  # the server times this voice: words carry the text
+                continue
+            if ctx.pending:
+                await self._push_pending(ctx)  # the sentence's audio goes first
+            start = ctx.segment_start / ctx.options.sample_rate
+            done, ctx.segments = ctx.segments, stats.completes
+            ctx.segment_start = stats.audio_bytes // 2
+            for text in ctx.fragments[done : ctx.segments]:
+                await self._add_untimed_text(ctx, text, start)
+
+    async def _add_untimed_text(self, ctx: _ServerContext, text: str, start: float) -> None:
+        words = text.split()
+        if not words:
+            return
+        no_spaces = ctx.options.language in _NO_SPACE_LANGUAGES
+        await self.add_word_timestamps(
+            [(word, start) for word in words],
+            ctx.context_id,
+            includes_inter_frame_spaces=True if no_spaces else None,
+        )
+
     async def _on_context_ended(self, core_id: str) -> None:
         ctx = self._context_for(core_id)
         if ctx is None:
@@ -672,6 +714,8 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         fresh = self._open_context(ctx.context_id, conn, ctx.options)
         fresh.replays = ctx.replays + 1
         fresh.text = ctx.text
+        if fresh.fragments is not None:
+            fresh.fragments.append(ctx.text)
         conn.push_text(fresh.core_id, ctx.text)
         if ctx.closed:
             fresh.closed = True
