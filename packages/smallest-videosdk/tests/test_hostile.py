@@ -16,7 +16,7 @@ from hostile_server import Tiny, huge_body, serve_context
 from videosdk.agents import FlushMarker, audio_format
 
 from conftest import PROFILES, FakeTrack, bounded, make_tts, tokens, wait_for
-from smallest_core import MAX_FRAME_BYTES, ErrorKind, SmallestError
+from smallest_core import DEFAULT_VOICE, MAX_FRAME_BYTES, ErrorKind, SmallestError
 from smallest_emulator import Emulator
 from smallest_videosdk import SmallestAISTT, SmallestAITTS
 
@@ -212,9 +212,12 @@ async def _slow_llm(first: str, pause: float, rest: str) -> AsyncIterator[str | 
     yield FlushMarker()
 
 
+@pytest.mark.parametrize("voice", [DEFAULT_VOICE, "magnus"])  # timed words, and none
 @pytest.mark.parametrize("first", ["Hello there.", "Hello"])
-async def test_a_slow_text_source_is_not_a_server_timeout(emu: Emulator, first: str) -> None:
-    tts, track = make_tts(emu, timeout=0.3)
+async def test_a_slow_text_source_is_not_a_server_timeout(
+    emu: Emulator, first: str, voice: str
+) -> None:
+    tts, track = make_tts(emu, timeout=0.3, voice_id=voice)
     errors: list[str] = []
     tts.on("error", lambda e: errors.append(e))
     try:

@@ -8,8 +8,8 @@ import time
 import pytest
 from videosdk.agents import FlushMarker
 
-from conftest import PROFILES, bounded, make_tts, tokens
-from smallest_core import SmallestError
+from conftest import PROFILES, bounded, make_tts, tokens, wait_for
+from smallest_core import DEFAULT_VOICE, SmallestError
 from smallest_emulator import Emulator
 from smallest_videosdk._playback import TrackAudio
 
@@ -58,11 +58,13 @@ async def test_word_spoken_follows_playback(emu: Emulator, profile: str) -> None
 
 
 async def test_interrupt_cancels_pending_words(emu: Emulator) -> None:
-    tts, _ = make_tts(emu, word_timestamps=True)
+    # a voice with word timestamps: words are pending when the interrupt comes
+    tts, _ = make_tts(emu, word_timestamps=True, voice_id=DEFAULT_VOICE)
     spoken: list[dict[str, str]] = []
     tts.on("word_spoken", lambda data: spoken.append(data))
     try:
         await bounded(tts.synthesize("One two three four five six."))
+        await bounded(wait_for(lambda: len(spoken) >= 1), 2.0)  # the first word is playing
         await tts.interrupt()
         heard = len(spoken)
         await asyncio.sleep(0.5)  # the words would be due within this time
@@ -103,6 +105,6 @@ async def test_list_voices(emu: Emulator) -> None:
     tts, _ = make_tts(emu)
     try:
         voices = await tts.list_voices()
-        assert "magnus" in {v.id for v in voices}
+        assert {DEFAULT_VOICE, "magnus"} <= {v.id for v in voices}
     finally:
         await tts.aclose()

@@ -117,10 +117,15 @@ class AudioOwed:
         self._unanswered_since = None
         self._last_frame = now
 
-    def deadline(self) -> float | None:
-        """Monotonic time by which a frame is due, or None (nothing is owed)."""
+    def deadline(self, activity: float = 0.0) -> float | None:
+        """Monotonic time by which a frame is due, or None (nothing is owed).
+
+        ``activity`` is the socket's latest sign of work that is no event of this
+        segment (a ``complete``, an untimed word, the core's own pending end of the
+        context): the server is still answering, so the wait starts again from there.
+        """
         if self._closed_at is not None:
-            return max(self._closed_at, self._last_frame) + self.timeout
+            return max(self._closed_at, self._last_frame, activity) + self.timeout
         if self._unanswered_since is not None:
-            return self._unanswered_since + self.timeout + self.buffer_delay
+            return max(self._unanswered_since + self.buffer_delay, activity) + self.timeout
         return None

@@ -70,6 +70,8 @@ class TTSSocket:
         self.opened_at = time.monotonic()
         self.idle_closed = False
         """The server closed this socket for inactivity (reconnect quietly)."""
+        self.last_frame_at = self.opened_at
+        """When the latest frame of any kind arrived (``time.monotonic()``)."""
         self._queues: dict[str, asyncio.Queue[Any]] = {}
         self._send_lock = asyncio.Lock()
         self._deadline_timer: asyncio.TimerHandle | None = None
@@ -80,6 +82,13 @@ class TTSSocket:
     def alive(self) -> bool:
         """Whether a new context can be started on this socket."""
         return not (self.ws.closed or self.conn.closed or not self.conn.reusable)
+
+    def activity(self) -> float:
+        """The latest sign that the server is at work on this socket: its last frame, or
+        a decision the core takes by itself later (the end of a context a quiet period
+        after its ``complete``, on a server that sends no terminal marker)."""
+        pending = self.conn.next_deadline()
+        return self.last_frame_at if pending is None else max(self.last_frame_at, pending)
 
     def subscribe(self, context_id: str, queue: asyncio.Queue[Any]) -> None:
         """Deliver the events of ``context_id`` to ``queue``."""
@@ -174,7 +183,8 @@ class TTSSocket:
                     await self.flush()
                     continue
                 if msg.type is aiohttp.WSMsgType.TEXT or msg.type is aiohttp.WSMsgType.BINARY:
-                    self.dispatch(conn.receive(msg.data, time.monotonic()))
+                    self.last_frame_at = time.monotonic()
+                    self.dispatch(conn.receive(msg.data, self.last_frame_at))
                 else:
                     if msg.type is aiohttp.WSMsgType.ERROR:
                         reason = f"the TTS WebSocket failed: {redact(str(msg.data))}"

@@ -14,6 +14,8 @@ import aiohttp
 from videosdk.agents import TTS, FlushMarker
 
 from smallest_core import (
+    DEFAULT_PRO_VOICE,
+    DEFAULT_VOICE,
     MAX_ERROR_BODY_BYTES,
     MAX_FRAME_BYTES,
     AudioReceived,
@@ -24,6 +26,7 @@ from smallest_core import (
     TTSOptions,
     Voice,
     WordReceived,
+    catalog,
     check_duration,
     check_text,
     error_from_audio_response,
@@ -71,6 +74,11 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
     socket reused across turns. ``enable_streaming=False`` uses ``POST /waves/v1/tts``
     sentence by sentence. Audio is always delivered at the track's 24 kHz.
 
+    The default voice is the core's ``DEFAULT_VOICE`` (``DEFAULT_PRO_VOICE`` for the Pro
+    model): one the service sends word timestamps for, so ``word_spoken`` works and each
+    context ends at its ``complete``. With a voice the service does not time, a context
+    ends a short quiet period after its last ``complete`` and no ``word_spoken`` is emitted.
+
     The official ``videosdk-plugins-smallestai`` arguments are accepted, so switching
     is a one-line import change. ``consistency``, ``similarity`` and ``enhancement``
     only applied to the retired ``lightning-v2`` and are ignored (with a warning when
@@ -81,8 +89,8 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         self,
         *,
         api_key: str | None = None,
-        model: str = "lightning-v3.1",
-        voice_id: str = "magnus",
+        model: str = catalog.LIGHTNING_V3_1,
+        voice_id: str | None = None,
         language: str = "en",
         sample_rate: int = 24000,
         speed: float = 1.0,
@@ -101,6 +109,9 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         idle_timeout_s: int | None = None,
         http_session: aiohttp.ClientSession | None = None,
     ) -> None:
+        if voice_id is None:
+            pro = catalog.normalize_tts_model(model) == catalog.LIGHTNING_V3_1_PRO
+            voice_id = DEFAULT_PRO_VOICE if pro else DEFAULT_VOICE
         if max_buffer_delay_ms is None:
             if max_buffer_flush_ms > 0:
                 max_buffer_delay_ms = max_buffer_flush_ms
@@ -143,6 +154,7 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         self._connect_lock = asyncio.Lock()
         self._turn: _Turn | None = None
         self._pacers: set[WordPacer] = set()
+        self._untimed_voices: set[str] = set()
         self._closed = False
 
     # ------------------------------------------------------------------ public API
@@ -394,6 +406,7 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             await self._bind(turn, segment, options)
         owed = self._owed(options)
         queue = segment.queue
+        timed = False
         held: Any = _NOTHING_HELD  # an event taken while batching audio (``None`` is one too)
         while True:
             if held is not _NOTHING_HELD:
@@ -401,13 +414,13 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             elif not queue.empty():
                 event = queue.get_nowait()
             else:
-                deadline = owed.deadline()
-                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
                 try:
-                    async with asyncio.timeout(wait):
+                    async with asyncio.timeout(_wait(owed, segment)):
                         event = await queue.get()
                 except TimeoutError:
-                    await self._time_out(segment)
+                    if _wait(owed, segment) == 0.0:
+                        await self._time_out(segment)
+                    continue
             if event is None or turn.interrupted:
                 raise _Interrupted
             if isinstance(event, Sent):
@@ -425,10 +438,13 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
                 pcm = b"".join(parts) if len(parts) > 1 else parts[0]
                 await self._push(turn, audio.convert(pcm), len(pcm) // 2)
             elif isinstance(event, WordReceived):
+                timed = True
                 if turn.pacer is not None:
                     start = offset + round(event.word.start * options.sample_rate)
                     turn.pacer.add_word(start, event.word.text, event.word.spaced)
             elif isinstance(event, ContextEnded):
+                if options.word_timestamps and not timed and event.samples:
+                    self._note_untimed(options.voice_id)
                 return offset + event.samples
             elif isinstance(event, ContextFailed):
                 error = event.error
@@ -488,6 +504,18 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             turn.pacer.cancel()
         if self._turn is turn:
             self._turn = None
+
+    def _note_untimed(self, voice_id: str) -> None:
+        """Say once per voice that its speech comes without ``word_spoken`` events."""
+        if voice_id in self._untimed_voices:
+            return
+        self._untimed_voices.add(voice_id)
+        logger.warning(
+            "the server sent no word timestamps for voice %r, so no word_spoken events are "
+            "emitted for it (the service times words only for some voices, e.g. %r)",
+            voice_id,
+            DEFAULT_VOICE,
+        )
 
     def _word_spoken(self, payload: dict[str, Any]) -> None:
         self.emit("word_spoken", payload)
@@ -551,6 +579,13 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             raise connection_error(f"the TTS request timed out after {self.timeout:g}s") from None
         except aiohttp.ClientError as exc:
             raise connection_error(f"the TTS request failed: {exc}") from None
+
+
+def _wait(owed: AudioOwed, segment: Segment) -> float | None:
+    """Seconds until the server is late with audio it owes the segment (None: never)."""
+    sock = segment.socket
+    deadline = owed.deadline(0.0 if sock is None else sock.activity())
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 async def _as_stream(text: TextInput) -> AsyncIterator[str | FlushMarker]:
