@@ -68,6 +68,8 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # uv.lock is committed (reproducible editor environments); it must match pyproject.
+    session.run("uv", "lock", "--check", external=True)
 
 
 @nox.session(python="3.11")
