@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import logging
+import sys
+from array import array
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from drivers import DRIVERS, Driver
+from loguru import logger as loguru_logger
 
 from smallest_emulator import Emulator, EmulatorConfig
 from smallest_emulator.config import PROFILES
@@ -21,6 +26,15 @@ ALL_PROFILES = list(PROFILES)
 SUBSET = ["default", "multi-complete", "close-after-complete", "no-echo", "strict"]
 """Representative profiles for scenarios other than audio integrity (documented in the matrix)."""
 ERROR_SHAPES = ["default", "error-string", "error-object", "legacy-frames", "strict"]
+NATIVE = {
+    "livekit": {"APIStatusError", "APIConnectionError", "APITimeoutError"},
+    "pipecat": {"ErrorFrame"},
+    "videosdk": {"SmallestError"},
+}
+"""The error classes each framework's callers handle."""
+STALE_WINDOW_BYTES = 2048
+SPEECH_LEVEL = 4096
+"""The deterministic engine's speech samples are at least this loud; its silence is not."""
 
 
 def texts() -> dict[str, Any]:
@@ -40,7 +54,9 @@ async def emu() -> AsyncIterator[Emulator]:
 
 
 def key(profile: str = "default", **overrides: Any) -> str:
-    parts = [SECRET, f"profile={profile}", *(f"{k}={v}" for k, v in overrides.items())]
+    """The emulator key grammar; values are percent-encoded (a key holds no whitespace)."""
+    parts = [SECRET, f"profile={profile}"]
+    parts += [f"{k}={quote(str(v), safe='|.,_-')}" for k, v in overrides.items()]
     return ";".join(parts)
 
 
@@ -75,3 +91,45 @@ def expected_pcm(record: Any) -> bytes:
     out = releases_pcm(record.releases, record.sample_rate, voice_id=record.voice_id)
     assert out == bytes(record.pcm), "the emulator's record differs from its engine"
     return out
+
+
+def _has_speech(window: bytes) -> bool:
+    samples = array("h")
+    samples.frombytes(window)
+    if sys.byteorder != "little":
+        samples.byteswap()
+    return max(samples) >= SPEECH_LEVEL or min(samples) <= -SPEECH_LEVEL
+
+
+def assert_no_stale_window(cancelled: bytes, audio: bytes, size: int = STALE_WINDOW_BYTES) -> None:
+    """No ``size``-byte window of a cancelled context's speech appears in ``audio``.
+
+    Windows start every ``size // 4`` bytes, so any leaked run of ``size * 5 // 4`` bytes
+    or more is found. Silence is the same in every context and is not compared.
+    """
+    step = size // 4
+    for start in range(0, max(0, len(cancelled) - size + 1), step):
+        window = cancelled[start : start + size]
+        if _has_speech(window) and window in audio:
+            at = audio.find(window)
+            raise AssertionError(
+                f"stale audio: bytes {start}..{start + size} of the cancelled context "
+                f"play at byte {at} of the next turn"
+            )
+
+
+@pytest.fixture
+def every_log_line(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], list[str]]]:
+    """Every stdlib record at DEBUG (all loggers) and every loguru message (Pipecat)."""
+    caplog.set_level(logging.DEBUG)
+    loguru_lines: list[str] = []
+    sink = loguru_logger.add(lambda m: loguru_lines.append(str(m)), level="TRACE")
+
+    def lines() -> list[str]:
+        stdlib = [f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records]
+        return stdlib + loguru_lines
+
+    try:
+        yield lines
+    finally:
+        loguru_logger.remove(sink)

@@ -14,18 +14,13 @@ import socket
 import pytest
 from drivers import Driver, TurnResult, sockets_settle, turn
 
-from conftest import ERROR_SHAPES, expected_pcm, key, turn_records
+from conftest import ERROR_SHAPES, NATIVE, expected_pcm, key, turn_records
 from smallest_emulator import Emulator
 
 TEXT = "This reply is long enough to span several chunks of audio, for sure."
 AFTER = "The next turn works fine."
 MAX_RETRY = 1
 TIMEOUT_S = 1.0
-NATIVE = {
-    "livekit": {"APIStatusError", "APIConnectionError", "APITimeoutError"},
-    "pipecat": {"ErrorFrame"},
-    "videosdk": {"SmallestError"},
-}
 
 
 def _expected_attempts(driver: Driver, retryable: bool) -> int:

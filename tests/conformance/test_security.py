@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from drivers import Driver, turn
-from loguru import logger as loguru_logger
 
 from conftest import SECRET, key
 from smallest_emulator import Emulator
 from smallest_emulator.engines.deterministic import synthesize
-
-
-@pytest.fixture
-def every_log_line(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], list[str]]]:
-    """Every stdlib record at DEBUG (all loggers) and every loguru message (Pipecat)."""
-    caplog.set_level(logging.DEBUG)
-    loguru_lines: list[str] = []
-    sink = loguru_logger.add(lambda m: loguru_lines.append(str(m)), level="TRACE")
-
-    def lines() -> list[str]:
-        stdlib = [f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records]
-        return stdlib + loguru_lines
-
-    try:
-        yield lines
-    finally:
-        loguru_logger.remove(sink)
 
 
 async def test_the_key_never_leaks(

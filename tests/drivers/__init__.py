@@ -5,6 +5,7 @@ from __future__ import annotations
 from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult, sockets_settle, turn
 from .livekit import LiveKitDriver
 from .pipecat import PipecatDriver
+from .truth import Received, check_caller_text, emulator_received
 from .videosdk import VideoSDKDriver
 
 DRIVERS: dict[str, Driver] = {
@@ -16,9 +17,12 @@ __all__ = [
     "Caps",
     "Driver",
     "Failure",
+    "Received",
     "STTResult",
     "Turn",
     "TurnResult",
+    "check_caller_text",
+    "emulator_received",
     "sockets_settle",
     "turn",
 ]

@@ -15,6 +15,8 @@ from typing import Any
 
 from smallest_emulator import Emulator
 
+from .truth import Received, check_caller_text, emulator_received
+
 Word = tuple[str, float, float | None]
 """(text, start, end) on the turn's timeline, in seconds; end None if the framework has none."""
 
@@ -30,6 +32,8 @@ class Failure:
     attempts: int
     """Connection/synthesis attempts the framework made for the turn."""
     status_code: int | None = None
+    kind: str | None = None
+    """What went wrong, where the framework tells (``timeout``, ``auth``, ...)."""
 
 
 @dataclass
@@ -41,6 +45,8 @@ class TurnResult:
     error: Failure | None = None
     interrupted: bool = False
     seconds: float = 0.0
+    reported: list[str] = field(default_factory=list)
+    """Every error the framework reported for the turn (events, frames), as text."""
 
 
 @dataclass
@@ -59,6 +65,13 @@ class Turn:
 
     tokens: tuple[str, ...]
     barge_in_after_bytes: int | None = None
+    barge_in_after_s: float | None = None
+    """Barge in this long after the turn's last token was handed to the plugin."""
+    cancel_task: bool = False
+    """With ``barge_in_after_s``: cancel the task consuming the turn (LiveKit's AgentSession
+    does this), instead of the framework's own barge-in call."""
+    sentence_flush: bool = False
+    """Mark the end of every sentence where the framework can (VideoSDK: ``FlushMarker``)."""
     options: dict[str, Any] = field(default_factory=dict)
     """Options changed before this turn (``voice_id``, ``speed``)."""
 
@@ -75,10 +88,27 @@ def turn(text: str, **kw: Any) -> Turn:
     return Turn(tuple(t for t in tokens if t), **kw)
 
 
+def sentences(tokens: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The tokens grouped into sentences (a token ending in . ! or ? ends one)."""
+    out: list[tuple[str, ...]] = []
+    current: list[str] = []
+    for token in tokens:
+        current.append(token)
+        if token.rstrip().endswith((".", "!", "?")):
+            out.append(tuple(current))
+            current = []
+    if current:
+        out.append(tuple(current))
+    return out
+
+
 @dataclass(frozen=True)
 class Caps:
     """What a framework's contract exposes; changes the EXPECTED outcome, never skips."""
 
+    exact_text: bool
+    """The framework hands the plugin the caller's text unchanged; False: its sentence
+    aggregator re-spaces sentences (Pipecat), so the words are compared, not the spacing."""
     word_times: bool
     """Word timestamps with times (VideoSDK's ``word_spoken`` carries text only)."""
     retries_in_framework: bool
@@ -103,8 +133,58 @@ class Driver(abc.ABC):
     def build_stt(self, *, api_key: str | None, base_url: str | None, **options: Any) -> Any:
         """Construct the STT plugin (construction errors propagate)."""
 
-    @abc.abstractmethod
     async def tts_turns(
+        self,
+        emu: Emulator,
+        turns: list[Turn],
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        word_timestamps: bool = False,
+        timeout_s: float = 5.0,
+        max_retry: int = 1,
+        server_idle_timeout: bool = False,
+        between: Callable[[int, TurnResult], Awaitable[None]] | None = None,
+        received: Callable[[], list[Received]] | None = None,
+    ) -> list[TurnResult]:
+        """:meth:`run_turns`, then assert the server received each turn's text as given.
+
+        ``received`` reports what the server got (default: the emulator's WebSocket
+        contexts opened during this call), see :func:`truth.check_caller_text`.
+        """
+        mark = len(emu.tts_log)
+        results = await self.run_turns(
+            emu,
+            turns,
+            api_key=api_key,
+            base_url=base_url,
+            word_timestamps=word_timestamps,
+            timeout_s=timeout_s,
+            max_retry=max_retry,
+            server_idle_timeout=server_idle_timeout,
+            between=between,
+        )
+        got = received() if received is not None else emulator_received(emu, mark)
+        check_caller_text(self, turns, results, got)
+        return results
+
+    @abc.abstractmethod
+    async def http_turn(
+        self, text: str, *, api_key: str, base_url: str, timeout_s: float = 5.0
+    ) -> TurnResult:
+        """Speak ``text`` through the plugin's HTTP synthesis path (one request)."""
+
+    @abc.abstractmethod
+    async def stt_hold(
+        self, *, api_key: str, base_url: str, seconds: float
+    ) -> tuple[Failure | None, list[str]]:
+        """Stream silence to the STT for ``seconds`` (however the server behaves), then end.
+
+        Returns the first error the framework reported and every error text it reported.
+        """
+
+    @abc.abstractmethod
+    async def run_turns(
         self,
         emu: Emulator,
         turns: list[Turn],
@@ -118,6 +198,8 @@ class Driver(abc.ABC):
         between: Callable[[int, TurnResult], Awaitable[None]] | None = None,
     ) -> list[TurnResult]:
         """Speak ``turns`` in order on ONE plugin instance; errors are results, not raises.
+
+        Scenarios call :meth:`tts_turns`, which checks the caller's text afterwards.
 
         ``between(i, result)`` runs after turn ``i`` (e.g. to wait for a server idle close).
         ``server_idle_timeout`` leaves the server's own idle timeout in force.

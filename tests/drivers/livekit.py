@@ -1,18 +1,28 @@
 """LiveKit Agents: ``TTS.stream()`` segments and ``STT.stream()`` inside ``utils.http_context``.
 
-Barge-in is what an AgentSession does: stop reading the segment and ``aclose()`` it.
+Barge-in is what an AgentSession does: stop reading the segment and ``aclose()`` it, or
+cancel the task that consumes it (its ``async with`` then closes the stream).
 Retries are LiveKit's own (``APIConnectOptions``); every attempt emits an ``error`` event,
 so ``attempts`` is the number of those events.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from livekit import rtc
-from livekit.agents import APIConnectOptions, APIError, APIStatusError, stt, tts, utils
+from livekit.agents import (
+    APIConnectOptions,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    stt,
+    tts,
+    utils,
+)
 from livekit.agents.types import USERDATA_TIMED_TRANSCRIPT
 
 from smallest_emulator import Emulator
@@ -33,12 +43,14 @@ def _pcm(ev: tts.SynthesizedAudio) -> bytes:
 
 def _failure(exc: APIError, attempts: int) -> Failure:
     status = exc.status_code if isinstance(exc, APIStatusError) else None
-    return Failure(type(exc).__name__, exc.message, exc.retryable, attempts, status)
+    kind = "timeout" if isinstance(exc, APITimeoutError) else None
+    return Failure(type(exc).__name__, exc.message, exc.retryable, attempts, status, kind)
 
 
 class LiveKitDriver(Driver):
     name = "livekit"
     caps = Caps(
+        exact_text=True,
         word_times=True,
         retries_in_framework=True,
         stt_reconnect="STT.update_options() (the stream reconnects with close_stream)",
@@ -50,7 +62,7 @@ class LiveKitDriver(Driver):
     def build_stt(self, *, api_key: str | None, base_url: str | None, **options: Any) -> STT:
         return STT(api_key=api_key, base_url=base_url, **options)
 
-    async def tts_turns(
+    async def run_turns(
         self,
         emu: Emulator,
         turns: list[Turn],
@@ -96,24 +108,108 @@ class LiveKitDriver(Driver):
         words: list[tuple[str, float, float | None]] = []
         result = TurnResult(b"")
         stream = engine.stream(conn_options=conn)
+
+        async def consume() -> None:
+            async for ev in stream:
+                audio.extend(_pcm(ev))
+                for w in ev.frame.userdata.get(USERDATA_TIMED_TRANSCRIPT, []):
+                    words.append((str(w).strip(), float(w.start_time), float(w.end_time)))
+                cut = t.barge_in_after_bytes
+                if cut is not None and len(audio) >= cut:
+                    result.interrupted = True
+                    return
+
+        async def consume_and_close() -> None:
+            async with stream:  # as an agent's TTS node: closed however it ends
+                await consume()
+
         try:
             for token in t.tokens:
                 stream.push_text(token)
             stream.end_input()
-            async for ev in stream:
-                audio += _pcm(ev)
-                for w in ev.frame.userdata.get(USERDATA_TIMED_TRANSCRIPT, []):
-                    words.append((str(w).strip(), float(w.start_time), float(w.end_time)))
-                if t.barge_in_after_bytes is not None and len(audio) >= t.barge_in_after_bytes:
+            if t.barge_in_after_s is None:
+                await consume()
+            else:
+                task = asyncio.create_task(consume_and_close())
+                await asyncio.wait({task}, timeout=t.barge_in_after_s)
+                if not task.done():
                     result.interrupted = True
-                    break
+                    if t.cancel_task:
+                        task.cancel()
+                    else:
+                        await stream.aclose()
+                async with asyncio.timeout(conn.timeout * 3 + 5):
+                    (outcome,) = await asyncio.gather(task, return_exceptions=True)
+                if isinstance(outcome, APIError):
+                    raise outcome
         except APIError as exc:
             result.error = _failure(exc, len(errors))
         finally:
             await stream.aclose()
         result.audio, result.words = bytes(audio), words
+        result.reported = [f"{e!r}" for e in errors]
         result.seconds = time.monotonic() - started
         return result
+
+    async def http_turn(
+        self, text: str, *, api_key: str, base_url: str, timeout_s: float = 5.0
+    ) -> TurnResult:
+        started = time.monotonic()
+        result = TurnResult(b"")
+        audio = bytearray()
+        conn = APIConnectOptions(max_retry=0, retry_interval=0.0, timeout=timeout_s)
+        async with utils.http_context.open():
+            engine = TTS(api_key=api_key, base_url=base_url, voice_id=self.voice)
+            engine.on("error", lambda ev: result.reported.append(f"{ev!r}"))
+            try:
+                async with engine.synthesize(text, conn_options=conn) as stream:
+                    async for ev in stream:
+                        audio += _pcm(ev)
+            except APIError as exc:
+                result.error = _failure(exc, 1)
+            finally:
+                await engine.aclose()
+        result.audio = bytes(audio)
+        result.seconds = time.monotonic() - started
+        return result
+
+    async def stt_hold(
+        self, *, api_key: str, base_url: str, seconds: float
+    ) -> tuple[Failure | None, list[str]]:
+        errors: list[str] = []
+        failure: Failure | None = None
+        async with utils.http_context.open():
+            engine = STT(api_key=api_key, base_url=base_url, vad_events=False)
+            engine.on("error", lambda ev: errors.append(f"{ev!r}"))
+            stream = engine.stream()  # LiveKit's default connect options: what users get
+            silence = rtc.AudioFrame(
+                data=bytes(RATE // 10 * 2),
+                sample_rate=RATE,
+                num_channels=1,
+                samples_per_channel=RATE // 10,
+            )
+
+            async def feed() -> None:
+                while True:
+                    stream.push_frame(silence)
+                    await asyncio.sleep(0.1)
+
+            feeder = asyncio.create_task(feed())
+            try:
+                async with asyncio.timeout(seconds):
+                    async for _ in stream:
+                        pass
+            except TimeoutError:
+                pass
+            except APIError as exc:
+                failure = _failure(exc, 1)
+                errors.append(str(exc))
+            finally:
+                feeder.cancel()
+                await asyncio.gather(feeder, return_exceptions=True)
+                await stream.aclose()
+                await engine.aclose()
+        return failure, errors
 
     async def stt_stream(
         self,

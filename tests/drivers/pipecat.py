@@ -1,13 +1,16 @@
 """Pipecat: a real running pipeline ``[recorder, service, recorder]``.
 
 A turn is what an LLM produces (``LLMFullResponseStart``, text tokens, ``...End``);
-barge-in is an ``InterruptionFrame``. Errors are ``ErrorFrame``s travelling upstream.
+barge-in is an ``InterruptionFrame`` (how a pipeline cancels a turn: the service's input
+task is cancelled as the frame passes, so it also stands for task cancellation). Errors are
+``ErrorFrame``s travelling upstream.
 Pipecat services do not retry a request themselves (the pipeline carries on and the next
 turn reconnects), so ``attempts`` is what ``server_attempts`` counts during the turn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -33,7 +36,7 @@ from pipecat_pipeline import Harness
 
 from smallest_core import SmallestError
 from smallest_emulator import Emulator
-from smallest_pipecat import SmallestSTTService, SmallestTTSService
+from smallest_pipecat import SmallestHttpTTSService, SmallestSTTService, SmallestTTSService
 
 from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult, server_attempts
 
@@ -44,13 +47,16 @@ _SETTING_NAMES = {"voice_id": "voice", "speed": "speed", "language": "language"}
 def _failure(frame: ErrorFrame, attempts: int) -> Failure:
     exc = frame.exception
     if isinstance(exc, SmallestError):
-        return Failure("ErrorFrame", frame.error, exc.retryable, attempts, exc.status_code)
+        return Failure(
+            "ErrorFrame", frame.error, exc.retryable, attempts, exc.status_code, str(exc.kind)
+        )
     return Failure("ErrorFrame", frame.error, None, attempts)
 
 
 class PipecatDriver(Driver):
     name = "pipecat"
     caps = Caps(
+        exact_text=False,
         word_times=True,
         retries_in_framework=False,
         stt_reconnect="STTUpdateSettingsFrame after the user stopped speaking",
@@ -85,7 +91,7 @@ class PipecatDriver(Driver):
     async def aclose(self, plugin: Any) -> None:
         """Pipecat services are closed by their pipeline; one that never ran holds nothing."""
 
-    async def tts_turns(
+    async def run_turns(
         self,
         emu: Emulator,
         turns: list[Turn],
@@ -148,9 +154,12 @@ class PipecatDriver(Driver):
 
         result = TurnResult(b"")
         limit = timeout_s * 3
-        if t.barge_in_after_bytes is not None:
-            n = t.barge_in_after_bytes
-            await p.wait_until(lambda: ended() or len(audio()) >= n, limit)
+        if t.barge_in_after_bytes is not None or t.barge_in_after_s is not None:
+            if t.barge_in_after_s is not None:
+                await p.wait_until(ended, t.barge_in_after_s)
+            else:
+                n = t.barge_in_after_bytes or 0
+                await p.wait_until(lambda: ended() or len(audio()) >= n, limit)
             if not ended():
                 result.interrupted = True
                 seen = len(p.down.of(InterruptionFrame))
@@ -165,12 +174,62 @@ class PipecatDriver(Driver):
         if words:  # the first word of a synthesis starts its audio (sample 0)
             base = words[0].pts
             result.words = [(w.text, (w.pts - base) / 1e9, None) for w in words]
+        result.reported = [f"{f.error} {f.exception!r}" for f in p.errors()]
         if p.errors():
             result.error = _failure(p.errors()[0], server_attempts(emu) - upgrades)
         elif not result.interrupted and not ended():
             result.error = Failure("NoOutcome", f"no stop or error in {limit:g}s", None, 0)
         result.seconds = time.monotonic() - started
         return result
+
+    async def http_turn(
+        self, text: str, *, api_key: str, base_url: str, timeout_s: float = 5.0
+    ) -> TurnResult:
+        started = time.monotonic()
+        service = SmallestHttpTTSService(
+            api_key=api_key,
+            base_url=base_url,
+            timeout_s=timeout_s,
+            settings=SmallestHttpTTSService.Settings(voice=self.voice, language=Language.EN),
+        )
+        result = TurnResult(b"")
+        async with Harness(service, in_rate=RATE) as p:
+            await p.send(LLMFullResponseStartFrame(), LLMTextFrame(text))
+            await p.send(LLMFullResponseEndFrame())
+            await p.wait_until(lambda: bool(p.stops() or p.errors()), timeout_s * 3)
+            if p.errors():
+                await p.wait_until(lambda: bool(p.stops()), 1.0)
+            await p.end()
+        result.audio = b"".join(f.audio for f in p.down.of(TTSAudioRawFrame))
+        result.reported = [f"{f.error} {f.exception!r}" for f in p.errors()]
+        if p.errors():
+            result.error = _failure(p.errors()[0], 1)
+        elif not p.stops():
+            result.error = Failure("NoOutcome", "no stop or error", None, 0)
+        result.seconds = time.monotonic() - started
+        return result
+
+    async def stt_hold(
+        self, *, api_key: str, base_url: str, seconds: float
+    ) -> tuple[Failure | None, list[str]]:
+        service = SmallestSTTService(
+            api_key=api_key,
+            base_url=base_url,
+            settings=SmallestSTTService.Settings(language=Language.EN),
+        )
+        silence = bytes(RATE // 50 * 2)
+        loop = asyncio.get_running_loop()
+        async with Harness(service, in_rate=RATE) as p:
+            await p.send(VADUserStartedSpeakingFrame())
+            deadline = loop.time() + seconds
+            while loop.time() < deadline:
+                await p.send(InputAudioRawFrame(silence, RATE, 1))
+                await asyncio.sleep(0.02)
+            await p.send(VADUserStoppedSpeakingFrame(), UserStoppedSpeakingFrame())
+            await p.end()
+        errors = p.up.of(ErrorFrame)
+        failure = _failure(errors[0], 1) if errors else None
+        return failure, [f"{f.error} {f.exception!r}" for f in errors]
 
     async def stt_stream(
         self,

@@ -11,6 +11,7 @@ so a word's time is when its event fired, measured from the first audio pushed t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -21,7 +22,16 @@ from smallest_core import SmallestError
 from smallest_emulator import Emulator
 from smallest_videosdk import SmallestAISTT, SmallestAITTS
 
-from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult, server_attempts
+from .base import (
+    Caps,
+    Driver,
+    Failure,
+    STTResult,
+    Turn,
+    TurnResult,
+    sentences,
+    server_attempts,
+)
 
 RATE = 16000
 
@@ -46,15 +56,23 @@ class _Track:
         """The pipeline clears its playback buffer here; this track plays nothing."""
 
 
-async def _tokens(tokens: tuple[str, ...]) -> AsyncIterator[str | FlushMarker]:
-    for token in tokens:
-        yield token
-    yield FlushMarker()
+async def _tokens(t: Turn, sent: asyncio.Event) -> AsyncIterator[str | FlushMarker]:
+    """What a VideoSDK pipeline passes: tokens, a ``FlushMarker`` after the text (after each
+    sentence with ``sentence_flush``), no delay in between."""
+    for sentence in sentences(t.tokens) if t.sentence_flush else [t.tokens]:
+        for token in sentence:
+            yield token
+        if t.sentence_flush:
+            yield FlushMarker()
+    if not t.sentence_flush:
+        yield FlushMarker()
+    sent.set()
 
 
 class VideoSDKDriver(Driver):
     name = "videosdk"
     caps = Caps(
+        exact_text=True,
         word_times=False,
         retries_in_framework=False,
         stt_reconnect="",
@@ -70,7 +88,7 @@ class VideoSDKDriver(Driver):
     ) -> SmallestAISTT:
         return SmallestAISTT(api_key=api_key, base_url=base_url, **options)
 
-    async def tts_turns(
+    async def run_turns(
         self,
         emu: Emulator,
         turns: list[Turn],
@@ -104,18 +122,27 @@ class VideoSDKDriver(Driver):
             spoken.set()
 
         tts.on("word_spoken", on_word)
+        reported: list[str] = []
+        tts.on("error", lambda message: reported.append(str(message)))
         try:
             for i, t in enumerate(turns):
                 options.update(t.options)  # VideoSDK changes the voice per call only
                 words.clear()
                 track.first_at = None
+                reported.clear()
                 results.append(await self._turn(emu, tts, track, t, options, timeout_s))
+                results[-1].reported = list(reported)
                 if word_timestamps and not results[-1].error and not results[-1].interrupted:
                     # word_spoken fires when playback reaches the word: wait for the last one
-                    async with asyncio.timeout(timeout_s * 3):
-                        while len(words) < len(t.text.split()):
-                            spoken.clear()
-                            await spoken.wait()
+                    # (bounded: a word the plugin ignored never fires; scenarios see it missing)
+                    played = len(results[-1].audio) / (2 * track.sample_rate)
+                    start = track.first_at or time.monotonic()
+                    wait = min(timeout_s * 3, start + played + 1.0 - time.monotonic())
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(max(wait, 0.0)):
+                            while len(words) < len(t.text.split()):
+                                spoken.clear()
+                                await spoken.wait()
                 start = track.first_at or 0.0
                 results[-1].words = [(w, at - start, None) for w, at in words]
                 if between is not None:
@@ -137,7 +164,8 @@ class VideoSDKDriver(Driver):
         upgrades = server_attempts(emu, 2)
         track.audio.clear()  # earlier turns were read already
         result = TurnResult(b"")
-        task = asyncio.create_task(tts.synthesize(_tokens(t.tokens), voice_id=options["voice_id"]))
+        sent = asyncio.Event()
+        task = asyncio.create_task(tts.synthesize(_tokens(t, sent), voice_id=options["voice_id"]))
         try:
             if t.barge_in_after_bytes is not None:
                 n = t.barge_in_after_bytes
@@ -150,8 +178,23 @@ class VideoSDKDriver(Driver):
                 if not task.done():
                     result.interrupted = True
                     await tts.interrupt()
+            if t.barge_in_after_s is not None:
+                handed = asyncio.ensure_future(sent.wait())
+                await asyncio.wait({handed, task}, timeout=timeout_s, return_when="FIRST_COMPLETED")
+                handed.cancel()
+                await asyncio.wait({task}, timeout=t.barge_in_after_s)
+                if not task.done():
+                    result.interrupted = True
+                    if t.cancel_task:
+                        task.cancel()
+                    else:
+                        await tts.interrupt()
             async with asyncio.timeout(timeout_s * 3):
-                await asyncio.shield(task)
+                (outcome,) = await asyncio.gather(task, return_exceptions=True)
+            if isinstance(outcome, BaseException) and not isinstance(
+                outcome, asyncio.CancelledError
+            ):
+                raise outcome
         except SmallestError as exc:
             result.error = Failure(
                 "SmallestError",
@@ -159,6 +202,7 @@ class VideoSDKDriver(Driver):
                 exc.retryable,
                 server_attempts(emu, 2) - upgrades,
                 exc.status_code,
+                str(exc.kind),
             )
         except TimeoutError:
             task.cancel()
@@ -167,6 +211,66 @@ class VideoSDKDriver(Driver):
         result.audio = bytes(track.audio)
         result.seconds = time.monotonic() - started
         return result
+
+    async def http_turn(
+        self, text: str, *, api_key: str, base_url: str, timeout_s: float = 5.0
+    ) -> TurnResult:
+        started = time.monotonic()
+        result = TurnResult(b"")
+        track = _Track()
+        tts = SmallestAITTS(
+            api_key=api_key,
+            base_url=base_url,
+            voice_id=self.voice,
+            timeout=timeout_s,
+            enable_streaming=False,
+        )
+        tts.loop = asyncio.get_running_loop()
+        tts.audio_track = track
+        errors: list[str] = []
+        tts.on("error", lambda message: errors.append(str(message)))
+        try:
+            async with asyncio.timeout(timeout_s * 3):
+                await tts.synthesize(text)
+        except SmallestError as exc:
+            result.error = Failure(
+                "SmallestError", exc.message, exc.retryable, 1, exc.status_code, str(exc.kind)
+            )
+        finally:
+            await tts.aclose()
+        if result.error is None and errors:
+            result.error = Failure("error event", errors[0], None, 1)
+        result.reported = errors
+        result.audio = bytes(track.audio)
+        result.seconds = time.monotonic() - started
+        return result
+
+    async def stt_hold(
+        self, *, api_key: str, base_url: str, seconds: float
+    ) -> tuple[Failure | None, list[str]]:
+        audio_format.reset()
+        audio_format.publish(RATE, 1)
+        stt = SmallestAISTT(api_key=api_key, base_url=base_url)
+        errors: list[str] = []
+        stt.on("error", lambda message: errors.append(str(message)))
+        failure: Failure | None = None
+        silence = bytes(RATE // 50 * 2)
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    await stt.process_audio(silence)
+                    await asyncio.sleep(0.02)
+        except TimeoutError:
+            pass
+        except SmallestError as exc:
+            failure = Failure("SmallestError", exc.message, exc.retryable, 1, exc.status_code)
+            errors.append(str(exc))
+        finally:
+            await stt.aclose()
+            audio_format.reset()
+        if failure is None and errors:
+            failure = Failure("error event", errors[0], None, 1)
+        return failure, errors
 
     async def stt_stream(
         self,
@@ -183,7 +287,7 @@ class VideoSDKDriver(Driver):
         result = STTResult([], [])
         got = asyncio.Event()
         errors: list[str] = []
-        stt.on("error", errors.append)
+        stt.on("error", lambda message: errors.append(str(message)))
 
         async def on_transcript(response: STTResponse) -> None:
             if response.event_type is SpeechEventType.FINAL and response.data.text:
