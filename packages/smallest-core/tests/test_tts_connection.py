@@ -390,7 +390,7 @@ def test_error_frame_fails_only_its_context():
         json.dumps({"status": "error", "message": "Invalid Voice ID", "context_id": "a"}), 0
     )
     assert isinstance(ev, ContextFailed)
-    assert ev.error.message == "Invalid Voice ID"
+    assert ev.error.message == "Invalid Voice ID (voice_id 'magnus' with model lightning_v3.1)"
     assert not ev.error.retryable
     assert ev.audio_received is False
     assert conn.reusable
@@ -701,3 +701,14 @@ def test_held_contexts_go_as_soon_as_the_server_is_seen_to_echo_ids():
     assert [m["text"] for m in sent(conn)] == ["First."]  # b waits: routing by order
     conn.receive(chunk(b"\x01\x00", rid="ra", ext="a"), 0)
     assert [m["text"] for m in sent(conn)] == ["Second."]
+
+
+def test_a_refused_voice_is_named_in_the_error():
+    conn = TTSConnection(TTSOptions(voice_id="nosuchvoice", sample_rate=24000))
+    a = conn.start_context("a")
+    conn.push_text(a, "Hello.")
+    frame = json.dumps({"status": "error", "message": "Invalid Voice ID", "context_id": "a"})
+    (failed,) = conn.receive(frame, 0)
+    assert isinstance(failed, ContextFailed)
+    assert "'nosuchvoice'" in failed.error.message and "lightning_v3.1" in failed.error.message
+    assert failed.error.kind is ErrorKind.INVALID_INPUT

@@ -75,6 +75,7 @@ from smallest_core.tts_connection import (
     TTSConnection,
     TTSEvent,
     WordReceived,
+    name_the_voice,
 )
 from smallest_core.voices import Voice
 
@@ -137,6 +138,7 @@ __all__ = [
     "check_text",
     "decode_json",
     "error_from_audio_response",
+    "name_the_voice",
     "redact",
     "resolve_api_key",
     "resolve_base_url",

@@ -418,7 +418,9 @@ class TTSConnection:
         if not size or size % 2:
             return None
         request_id = request_id or None
-        self.echoes_ids = True
+        if not self.echoes_ids:
+            self.echoes_ids = True
+            self._release_held()
         if request_id is not None and request_id not in ctx.request_ids:
             self._claim(ctx, request_id)
         if ctx.grace_deadline is not None:
@@ -632,7 +634,7 @@ class TTSConnection:
         if isinstance(frame, CompleteFrame):
             return events + self._on_complete(ctx, now)
         if isinstance(frame, ErrorFrame):
-            events.extend(self._fail(ctx, frame.error))
+            events.extend(self._fail(ctx, name_the_voice(frame.error, ctx.options)))
             events.extend(self._release_held())
             return events
         return events  # pragma: no cover - UnknownFrame is handled before routing
@@ -741,6 +743,28 @@ class TTSConnection:
             self._draining.pop(key, None)
             for rid in ctx.request_ids:
                 self._rid_owner.pop(rid, None)
+
+
+def name_the_voice(error: SmallestError, options: TTSOptions) -> SmallestError:
+    """A refusal about the voice that does not say which voice: add the voice and model.
+
+    The service answers an unknown voice with "Invalid Voice ID" and nothing else.
+    """
+    if (
+        error.kind is not ErrorKind.INVALID_INPUT
+        or "voice" not in error.message.lower()
+        or options.voice_id in error.message
+    ):
+        return error
+    return SmallestError(
+        f"{error.message} (voice_id {options.voice_id!r} with model {options.model})",
+        kind=error.kind,
+        status_code=error.status_code,
+        code=error.code,
+        retry_after=error.retry_after,
+        request_id=error.request_id,
+        body=error.body,
+    )
 
 
 def is_idle_timeout(error: SmallestError) -> bool:

@@ -9,7 +9,14 @@ from urllib.parse import urlsplit
 import aiohttp
 from livekit.agents import APIConnectionError, APIError, APIStatusError, APITimeoutError
 
-from smallest_core import MAX_ERROR_BODY_BYTES, ErrorKind, SmallestError, redact
+from smallest_core import (
+    MAX_ERROR_BODY_BYTES,
+    ErrorKind,
+    SmallestError,
+    TTSOptions,
+    name_the_voice,
+    redact,
+)
 from smallest_core.errors import error_from_http
 
 from ._common import Connection
@@ -56,10 +63,12 @@ async def read_head(resp: aiohttp.ClientResponse, limit: int = MAX_ERROR_BODY_BY
     return bytes(head)
 
 
-async def http_error(resp: aiohttp.ClientResponse) -> APIError:
-    """The LiveKit error for a non-2xx response, with the server's own message."""
+async def http_error(resp: aiohttp.ClientResponse, options: TTSOptions | None = None) -> APIError:
+    """The LiveKit error for a non-2xx response, with the server's own message (and, for a
+    synthesis refused over its voice, the voice it was asked for)."""
     body = await read_head(resp)
-    return to_api_error(error_from_http(resp.status, body, dict(resp.headers)))
+    error = error_from_http(resp.status, body, dict(resp.headers))
+    return to_api_error(name_the_voice(error, options) if options is not None else error)
 
 
 def _reason(exc: BaseException) -> str:

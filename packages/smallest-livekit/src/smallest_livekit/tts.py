@@ -333,7 +333,7 @@ class ChunkedStream(tts.ChunkedStream):
                     ),
                 ) as resp:
                     if resp.status >= 400:
-                        raise await http_error(resp)
+                        raise await http_error(resp, opts)
                     await self._play(resp, output_emitter, deadline)
         except APIError:
             raise

@@ -26,11 +26,12 @@ from smallest_core import (
     check_duration,
     check_text,
     error_from_audio_response,
+    name_the_voice,
     redact,
     resolve_api_key,
     tts_messages,
 )
-from smallest_core.audio import PcmDecoder, Resampler
+from smallest_core.audio import PcmDecoder
 from smallest_pipecat._common import (
     PACKAGE,
     check_sample_rate,
@@ -40,6 +41,7 @@ from smallest_pipecat._common import (
     read_bounded,
 )
 from smallest_pipecat._failures import ReportedFailures
+from smallest_pipecat._resample import stream_resampler
 from smallest_pipecat._version import __version__
 from smallest_pipecat.errors import error_frame
 from smallest_pipecat.languages import tts_language
@@ -185,14 +187,14 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
         decoder = PcmDecoder(options.output_format, options.sample_rate)
         resampler = None
         if options.sample_rate != self.sample_rate:
-            resampler = Resampler(options.sample_rate, self.sample_rate)
+            resampler = stream_resampler(options.sample_rate, self.sample_rate)
         await self.start_tts_usage_metrics(text)
         try:
             async with self._session.post(
                 self._endpoints.tts_http, json=body, headers=headers, allow_redirects=False
             ) as resp:
                 if not 200 <= resp.status < 300:
-                    raise await http_error(resp, "TTS")
+                    raise name_the_voice(await http_error(resp, "TTS"), options)
                 head = await resp.content.read(_READ_BYTES)  # what arrived first
                 content_type = resp.headers.get("Content-Type")
                 if error_from_audio_response(content_type, head) is not None:

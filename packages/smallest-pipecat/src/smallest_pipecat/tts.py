@@ -45,7 +45,6 @@ from smallest_core import (
     redact,
     resolve_api_key,
 )
-from smallest_core.audio import Resampler
 from smallest_core.tts_connection import ContextState, is_idle_timeout
 from smallest_pipecat._common import (
     check_sample_rate,
@@ -55,6 +54,7 @@ from smallest_pipecat._common import (
     ws_options,
 )
 from smallest_pipecat._failures import ReportedFailures
+from smallest_pipecat._resample import PcmResampler, stream_resampler
 from smallest_pipecat.errors import error_frame
 from smallest_pipecat.languages import tts_language
 from smallest_pipecat.settings import SmallestTTSSettings, initial_tts_settings, tts_options
@@ -79,7 +79,7 @@ class _ServerContext:
     text: str = ""
     closed: bool = False
     replays: int = 0
-    resampler: Resampler | None = None
+    resampler: PcmResampler | None = None
     unanswered: bool = False
     """Text was pushed and no frame has arrived for it since."""
     owed_since: float | None = None
@@ -347,7 +347,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         core_id = conn.start_context(options=options)
         resampler = None
         if options.sample_rate != self.sample_rate:
-            resampler = Resampler(options.sample_rate, self.sample_rate)
+            resampler = stream_resampler(options.sample_rate, self.sample_rate)
         ctx = _ServerContext(context_id, core_id, conn, options, resampler=resampler)
         if self._word_timestamps and options.max_buffer_delay_ms == 0:
             ctx.fragments = []  # each sentence is released at once: one segment each

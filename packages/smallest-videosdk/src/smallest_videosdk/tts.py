@@ -30,6 +30,7 @@ from smallest_core import (
     check_duration,
     check_text,
     error_from_audio_response,
+    name_the_voice,
 )
 from smallest_core.audio import PcmDecoder
 from smallest_core.errors import connection_error, error_from_http
@@ -561,7 +562,8 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             ) as resp:
                 if resp.status >= 300:
                     body = await read_bounded(resp, MAX_ERROR_BODY_BYTES)
-                    raise error_from_http(resp.status, body, dict(resp.headers))
+                    error = error_from_http(resp.status, body, dict(resp.headers))
+                    raise name_the_voice(error, options)
                 content_type = resp.headers.get("Content-Type")
                 head = await resp.content.read(MAX_ERROR_BODY_BYTES)
                 not_audio = error_from_audio_response(content_type, head)
