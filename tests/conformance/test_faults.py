@@ -150,6 +150,7 @@ async def test_invalid_voice(emu: Emulator, driver: Driver, profile: str):
     results = await driver.tts_turns(emu, turns, api_key=key(profile), max_retry=MAX_RETRY)
     err = results[0].error
     _check_error(driver, results[0], "Invalid Voice ID")
+    assert "'nobody'" in err.message  # the service does not say which voice: we do
     assert err.retryable is False and results[0].audio == b""
     assert [r.text.strip() for r in emu.tts_log] == [AFTER]  # nothing synthesized for it
     await _recovers(emu, driver, results)
