@@ -56,12 +56,16 @@ async def test_get_voices_is_typed(emu: Emulator) -> None:
 
 
 async def test_get_voices_lists_the_documented_catalogue(emu: Emulator) -> None:
-    """The listing is the union of the standard and Pro catalogues (model cards)."""
+    """Each pool's route lists its own catalogue (model cards; get-voices changelog of
+    2026-08-28: a route lists only its pool's voices)."""
     async with async_sdk(emu) as client:
-        listing = await client.waves.get_voices(model="lightning-v3.1")
-    ids = {v.voice_id for v in listing.voices or []}
-    assert sorted(set(STANDARD) - ids) == []
-    assert sorted(set(PRO) - ids) == []
+        standard = await client.waves.get_voices(model="lightning-v3.1")
+        pro = await client.waves.get_voices(model="lightning-v3.1-pro")
+    standard_ids = {v.voice_id for v in standard.voices or []}
+    pro_ids = {v.voice_id for v in pro.voices or []}
+    assert sorted(set(STANDARD) - standard_ids) == []
+    assert sorted(set(PRO) - pro_ids) == []
+    assert not set(PRO) & standard_ids - set(STANDARD)
 
 
 async def test_every_listed_voice_synthesizes(emu: Emulator) -> None:

@@ -356,6 +356,10 @@ class TtsWsSession:
 
     async def _after_release(self, job: Job) -> None:
         ctx, mode = job.ctx, self.cfg.complete_mode
+        if mode == "per-release" and ctx.key is None:
+            # a complete per released segment is the continuations (context_id) protocol;
+            # the legacy continue/flush protocol keeps one complete per flush (§12.1)
+            mode = "per-context"
         if mode == "per-burst":
             if self.queue.empty() and job.last:
                 self.burst_task = self._spawn(self._delayed_complete(ctx, ctx.last_request_id))
