@@ -108,3 +108,23 @@ async def test_list_voices(emu: Emulator) -> None:
         assert {DEFAULT_VOICE, "magnus"} <= {v.id for v in voices}
     finally:
         await tts.aclose()
+
+
+async def test_words_at_the_same_instant_are_spoken_in_text_order():
+    """A segment's last word timed at its very end and the next segment's first word at
+    its start fall on one instant: they must still be announced in order."""
+    from smallest_videosdk._playback import WordPacer
+
+    spoken: list[str] = []
+    pacer = WordPacer(24000, lambda payload: spoken.append(payload["word"]))
+    pacer.add_word(0, "Smallest", " Smallest")
+    pacer.add_word(2400, "AI.", " AI.")  # at the very end of the first 2,400 samples
+    pacer.audio_pushed(2400)
+    pacer.add_word(2400, "Every", " Every")  # the next segment's first word
+    pacer.audio_pushed(2400)
+    pacer.finish()
+    for _ in range(50):
+        if pacer.done:
+            break
+        await asyncio.sleep(0.01)
+    assert spoken == ["Smallest", "AI.", "Every"]

@@ -85,6 +85,7 @@ class WordPacer:
         self._play_end = 0.0
         self._pending: list[tuple[int, str, str]] = []
         self._handles: list[asyncio.TimerHandle] = []
+        self._last_at = 0.0
         self._spoken = ""
 
     @property
@@ -143,6 +144,10 @@ class WordPacer:
         return self._spans[0][2] if self._spans else self._loop.time()
 
     def _at(self, when: float, text: str, spaced: str) -> None:
+        # Words fire in the order they were given: two at one instant (a last word timed at
+        # its segment's very end, the next segment's first at its start) keep their order.
+        when = max(when, self._last_at)
+        self._last_at = when + 1e-6
         self._handles.append(self._loop.call_at(when, self._fire, text, spaced))
 
     def _fire(self, text: str, spaced: str) -> None:
