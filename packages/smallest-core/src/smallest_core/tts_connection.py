@@ -168,6 +168,8 @@ class ConnectionStats:
     """Accounting for one connection."""
 
     frames: int = 0
+    completes: int = 0
+    """``complete`` frames routed to a context (one per released segment, or per context)."""
     dropped_frames: int = 0
     dropped_bytes: int = 0
     unattributed_frames: int = 0
@@ -684,6 +686,7 @@ class TTSConnection:
 
     def _on_complete(self, ctx: _Context, now: float) -> list[TTSEvent]:
         ctx.stats.completes += 1
+        self.stats.completes += 1
         if ctx.state is not ContextState.CLOSING:
             self.per_release_completes = True
             return []

@@ -463,8 +463,9 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
                 break
             finally:
                 self._recv_timeout = None
+            completes = conn.stats.completes
             await self._handle_events(conn.receive(message, loop.time()))
-            if isinstance(message, str) and '"complete"' in message:
+            if conn.stats.completes != completes:  # a segment ended: untimed text may go
                 await self._on_segments_complete(conn)
             await self._send_pending(conn)
         if self._websocket is ws:
