@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -88,3 +91,27 @@ async def collect_until_complete(
 def audio_of(frames: list[dict[str, Any]]) -> bytes:
     """Concatenated decoded audio of chunk frames."""
     return b"".join(base64.b64decode(f["data"]["audio"]) for f in frames if f["status"] == "chunk")
+
+
+@contextlib.asynccontextmanager
+async def cli(*args: str) -> AsyncIterator[tuple[asyncio.StreamReader, str]]:
+    """``python -m smallest_emulator --port 0 --speed 0 *args``: its stdout and base URL."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "smallest_emulator",
+        "--port",
+        "0",
+        "--speed",
+        "0",
+        *args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        first = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
+        yield proc.stdout, first
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 10)

@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 
 import aiohttp
 
-from conftest import AUTH, collect_until_complete, fast_config, msg
+from conftest import AUTH, cli, collect_until_complete, fast_config, msg
 from smallest_emulator import Emulator, EmulatorThread
 
 
 async def test_cli_prints_base_url_and_serves(http: aiohttp.ClientSession) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "smallest_emulator",
-        "--port",
-        "0",
-        "--speed",
-        "0",
-        "--profile",
-        "multi-complete",
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
+    async with cli("--profile", "multi-complete") as (stdout, line):
         assert line.startswith("http://127.0.0.1:")
         async with http.get(
             line + "/waves/v1/lightning-v3.1/get_voices",
@@ -37,11 +20,8 @@ async def test_cli_prints_base_url_and_serves(http: aiohttp.ClientSession) -> No
             assert r.status == 200
         log = ""
         while "GET " not in log:
-            log = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+            log = (await asyncio.wait_for(stdout.readline(), 10)).decode()
         assert "GET /waves/v1/lightning-v3.1/get_voices 200" in log and "sk_cli" not in log
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 10)
 
 
 def test_threaded_runner() -> None:

@@ -10,6 +10,7 @@ import sys
 import aiohttp
 import pytest
 
+from conftest import cli
 from smallest_emulator import PROFILE_INFO, PROFILES, __version__
 from smallest_emulator.cli import build_parser
 
@@ -80,24 +81,9 @@ def test_espeak_without_extra_refuses_to_start(monkeypatch: pytest.MonkeyPatch) 
 
 
 async def test_banner_and_log_lines(http: aiohttp.ClientSession) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "smallest_emulator",
-        "--port",
-        "0",
-        "--speed",
-        "0",
-        "--profile",
-        "strict",
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert proc.stdout is not None
-        first = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
+    async with cli("--profile", "strict") as (stdout, first):
         assert first.startswith("http://127.0.0.1:")
-        banner = [(await asyncio.wait_for(proc.stdout.readline(), 5)).decode() for _ in range(3)]
+        banner = [(await asyncio.wait_for(stdout.readline(), 5)).decode() for _ in range(3)]
         text = "".join(banner)
         assert "profile strict (stress)" in text and "engine deterministic" in text
         assert "speed unpaced" in text
@@ -107,9 +93,6 @@ async def test_banner_and_log_lines(http: aiohttp.ClientSession) -> None:
             headers={"Authorization": "Bearer sk_secret_cli"},
         ) as r:
             assert r.status == 400
-        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        line = (await asyncio.wait_for(stdout.readline(), 10)).decode()
         assert "POST /waves/v1/tts 400" in line and "Invalid Voice ID" in line
         assert "sk_secret" not in line
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 10)
