@@ -4,7 +4,9 @@ Nothing here opens a socket or touches an event loop: objects are fed frames and
 return typed events and the messages to send. Framework adapters move the bytes.
 """
 
+from smallest_core import catalog
 from smallest_core._version import __version__
+from smallest_core.audio import PcmDecoder, Resampler, downmix_to_mono
 from smallest_core.endpoints import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -21,8 +23,10 @@ from smallest_core.errors import (
     ErrorKind,
     ProtocolError,
     SmallestError,
+    connection_error,
     decode_json,
     error_from_audio_response,
+    error_from_http,
 )
 from smallest_core.lightning_v4 import (
     LightningV4Event,
@@ -48,10 +52,13 @@ from smallest_core.options import (
     Affect,
     STTOptions,
     TTSOptions,
+    check_streaming_stt,
 )
 from smallest_core.redaction import redact
-from smallest_core.retry import MAX_RECONNECT_ATTEMPTS, backoff, should_reconnect
+from smallest_core.retry import MAX_BACKOFF_S, MAX_RECONNECT_ATTEMPTS, backoff, should_reconnect
+from smallest_core.segmenter import SentenceSegmenter
 from smallest_core.stt import (
+    CLOSE_STREAM_MESSAGE,
     AudioChunker,
     BatchTranscript,
     Pong,
@@ -63,6 +70,7 @@ from smallest_core.stt import (
     STTStreamState,
     STTWord,
     Transcript,
+    parse_batch_response,
 )
 from smallest_core.timeline import TimedWord, WordTimeline
 from smallest_core.tts_connection import (
@@ -75,16 +83,20 @@ from smallest_core.tts_connection import (
     TTSConnection,
     TTSEvent,
     WordReceived,
+    is_idle_timeout,
     name_the_voice,
 )
-from smallest_core.voices import Voice
+from smallest_core.tts_messages import http_request_body, http_request_headers
+from smallest_core.voices import Voice, parse_voices
 
 __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
+    "CLOSE_STREAM_MESSAGE",
     "DEFAULT_BASE_URL",
     "DEFAULT_PRO_VOICE",
     "DEFAULT_VOICE",
+    "MAX_BACKOFF_S",
     "MAX_ERROR_BODY_BYTES",
     "MAX_FRAME_BYTES",
     "MAX_RECONNECT_ATTEMPTS",
@@ -105,14 +117,17 @@ __all__ = [
     "LightningV4Event",
     "LightningV4Options",
     "LightningV4Session",
+    "PcmDecoder",
     "Pong",
     "ProtocolError",
+    "Resampler",
     "STTError",
     "STTEvent",
     "STTIgnored",
     "STTOptions",
     "STTStreamState",
     "STTWord",
+    "SentenceSegmenter",
     "SessionFailed",
     "SessionNotice",
     "SessionReady",
@@ -134,11 +149,21 @@ __all__ = [
     "__version__",
     "auth_headers",
     "backoff",
+    "catalog",
     "check_duration",
+    "check_streaming_stt",
     "check_text",
+    "connection_error",
     "decode_json",
+    "downmix_to_mono",
     "error_from_audio_response",
+    "error_from_http",
+    "http_request_body",
+    "http_request_headers",
+    "is_idle_timeout",
     "name_the_voice",
+    "parse_batch_response",
+    "parse_voices",
     "redact",
     "resolve_api_key",
     "resolve_base_url",
