@@ -28,8 +28,8 @@ from smallest_core import (
     TTSConnection,
     TTSEvent,
     WordReceived,
+    is_idle_timeout,
 )
-from smallest_core.tts_connection import is_idle_timeout
 
 from ._errors import to_api_error, transport_error
 from ._tts_socket import TTSSocket
@@ -196,9 +196,7 @@ class _Turn:
 
     def _time_out(self, sock: TTSSocket, ctx: str) -> NoReturn:
         """The server owes the context audio: fail it and retire the socket."""
-        for event in sock.protocol.time_out(ctx):
-            if isinstance(event, ContextFailed):
-                sock.failure = event.error
+        sock.time_out(ctx)
         timeout = self.stream.connect_options.timeout
         raise APITimeoutError(f"no answer from Smallest TTS within {timeout:.1f} s")
 
