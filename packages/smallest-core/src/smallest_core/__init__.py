@@ -55,6 +55,7 @@ from smallest_core.options import (
     check_streaming_stt,
 )
 from smallest_core.redaction import redact
+from smallest_core.response_deadline import DEFAULT_BUFFER_DELAY_S, ResponseDeadline
 from smallest_core.retry import MAX_BACKOFF_S, MAX_RECONNECT_ATTEMPTS, backoff, should_reconnect
 from smallest_core.segmenter import SentenceSegmenter
 from smallest_core.stt import (
@@ -94,6 +95,7 @@ __all__ = [
     "BASE_URL_ENV",
     "CLOSE_STREAM_MESSAGE",
     "DEFAULT_BASE_URL",
+    "DEFAULT_BUFFER_DELAY_S",
     "DEFAULT_PRO_VOICE",
     "DEFAULT_VOICE",
     "MAX_BACKOFF_S",
@@ -121,6 +123,7 @@ __all__ = [
     "Pong",
     "ProtocolError",
     "Resampler",
+    "ResponseDeadline",
     "STTError",
     "STTEvent",
     "STTIgnored",

@@ -3,10 +3,10 @@
 The socket's reader pushes audio and timed words into the emitter itself, as each frame
 is parsed (no per-frame hand-off). Text from the stream's input and the context's end or
 failure share one queue, so the turn is a single loop: forward each token as it arrives,
-finish on the core's ``ContextEnded``. The receive timeout applies only once the closing
-fragment has been sent (waiting on the server, not on the LLM), and any event from the
-server (audio included) restarts it. A context that times out retires its socket: a server
-that went silent on one turn is not trusted with the next.
+finish on the core's ``ContextEnded``. When the server owes audio is the core's rule
+(:class:`~smallest_core.ResponseDeadline`: only for text actually sent, never while the
+LLM is quiet). A context that times out retires its socket: a server that went silent on
+one turn is not trusted with the next.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from smallest_core import (
     ContextFailed,
     ContextState,
     ErrorKind,
+    ResponseDeadline,
     TTSConnection,
     TTSEvent,
     WordReceived,
@@ -59,9 +60,8 @@ class _Turn:
         self.audio_pushed = False
         self.started = False
         self._event_loop = asyncio.get_running_loop()
-        self._now = self._event_loop.time
-        self.last_event_at = self._now()
-        """Loop time when the server last sent anything for this turn (receive timeout)."""
+        self.owed = ResponseDeadline.for_options(stream.connect_options.timeout, stream.opts)
+        """When the server owes this turn's context its next frame (monotonic clock)."""
         self._pending: list[bytes] = []
         self._batching = False
 
@@ -85,7 +85,7 @@ class _Turn:
         as the reader yields, and before any word or end that follows them. So a lone frame
         waits for nothing, and a burst costs the emitter two pushes instead of dozens.
         """
-        self.last_event_at = self._now()
+        self.owed.answered(time.monotonic())
         if type(event) is AudioReceived:
             if self._batching:
                 self._pending.append(event.audio)
@@ -116,12 +116,22 @@ class _Turn:
             sent = await sock.send_pending()
         except Exception as exc:
             raise transport_error(exc, "sending to Smallest TTS failed") from None
-        if sent and carries_text and not self.started:
-            self.started = True
-            self.stream.mark_started()
+        if not sent:
+            return
+        now = time.monotonic()
+        if carries_text:
+            self.owed.sent(now, closing=False)
+            if not self.started:
+                self.started = True
+                self.stream.mark_started()
+        if self.closing_sent:
+            self.owed.sent(now, closing=True)
 
     async def run_on(self, sock: TTSSocket, reused: bool) -> None:
         protocol = sock.protocol
+        self.owed = ResponseDeadline.for_options(
+            self.stream.connect_options.timeout, self.stream.opts
+        )
         ctx = sock.open_context(self.stream.opts, self.deliver)
         try:
             for text in self.texts:
@@ -151,33 +161,23 @@ class _Turn:
                 self.stream.first_audio_received_at = first
             sock.detach(ctx)
 
-    async def _next(self, protocol: TTSConnection) -> Any:
-        """The next inbox item; once closed, ``_TIMED_OUT`` if the server stays quiet.
-
-        While the core waits on a deadline of its own (the quiet period after a
-        ``complete`` that ends a context without word timestamps), the client is waiting,
-        not the server: the timeout counts from that deadline instead.
-        """
-        if not self.closing_sent:
-            return await self.inbox.get()
-        timeout = self.stream.connect_options.timeout
-        waiting_since = self._now()
+    async def _next(self, sock: TTSSocket) -> Any:
+        """The next inbox item, or ``_TIMED_OUT`` once the server owes a frame and the
+        deadline passed (counting from the core's own pending decision, if any)."""
         while True:
-            deadline = max(waiting_since, self.last_event_at) + timeout
-            core_deadline = protocol.next_deadline()
-            if core_deadline is not None:
-                core_deadline += self._now() - time.monotonic()  # onto the loop's clock
-                deadline = max(deadline, core_deadline + timeout)
-            if deadline <= self._now():
+            due = self.owed.due(sock.activity())
+            if due is None:
+                return await self.inbox.get()
+            if due <= time.monotonic():
                 return _TIMED_OUT
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout_at(deadline):
+                async with asyncio.timeout_at(due - time.monotonic() + self._event_loop.time()):
                     return await self.inbox.get()
 
     async def _loop(self, sock: TTSSocket, ctx: str, reused: bool) -> None:
         protocol = sock.protocol
         while True:
-            item = await self._next(protocol)
+            item = await self._next(sock)
             if isinstance(item, str):
                 self.texts.append(item)
                 _push_text(protocol, ctx, item)
