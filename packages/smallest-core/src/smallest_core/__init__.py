@@ -52,6 +52,8 @@ from smallest_core.options import (
     Affect,
     STTOptions,
     TTSOptions,
+    check_batch_stt,
+    check_session_id,
     check_streaming_stt,
 )
 from smallest_core.redaction import redact
@@ -153,7 +155,9 @@ __all__ = [
     "auth_headers",
     "backoff",
     "catalog",
+    "check_batch_stt",
     "check_duration",
+    "check_session_id",
     "check_streaming_stt",
     "check_text",
     "connection_error",

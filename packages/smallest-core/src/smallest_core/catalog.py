@@ -235,8 +235,14 @@ def check_voice_model(voice_id: str, model: str) -> None:
 
 # ---------------------------------------------------------------------------- STT values
 
-STT_MODELS: tuple[str, ...] = ("pulse",)
+PULSE_2 = "pulse-2"
+"""English streaming STT with end of turn, emotion and gender on finals."""
+STT_MODELS: tuple[str, ...] = ("pulse", PULSE_2)
+"""Streaming models."""
 STT_BATCH_MODELS: tuple[str, ...] = ("pulse", "pulse-pro")
+"""Pre-recorded (``POST /waves/v1/stt/``) models."""
+STT_ALL_MODELS: tuple[str, ...] = tuple(dict.fromkeys(STT_MODELS + STT_BATCH_MODELS))
+STT_ENGLISH_ONLY_MODELS: tuple[str, ...] = ("pulse-pro", PULSE_2)
 STT_STREAM_LANGUAGES: tuple[str, ...] = (
     "en",
     "hi",

@@ -8,6 +8,7 @@ other model family, an unsupported sample rate or language fails early with a
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -194,9 +195,20 @@ class STTOptions:
     redact_pii: bool = False
     redact_pci: bool = False
     full_transcript: bool | None = None
+    emotion_detection: bool = False
+    """Pre-recorded: emotion scores on the result (Pulse 2 streams them on every final)."""
+    gender_detection: bool = False
+    """Pre-recorded: the speaker's gender on the result (Pulse 2 streams it on finals)."""
+    session_id: str | None = None
+    """The caller's own id for the session (e.g. the room or call id), for analytics;
+    sent as ``external_session_id``."""
 
     def __post_init__(self) -> None:
-        catalog.check_choice("STT model", self.model, catalog.STT_BATCH_MODELS)
+        catalog.check_choice(
+            "STT model",
+            self.model,
+            tuple(dict.fromkeys(catalog.STT_MODELS + catalog.STT_BATCH_MODELS)),
+        )
         catalog.check_choice("STT language", self.language, _stt_languages(self.model))
         if isinstance(self.sample_rate, bool) or not isinstance(self.sample_rate, int):
             raise ValueError(f"sample_rate must be an int, got {self.sample_rate!r}")
@@ -214,6 +226,8 @@ class STTOptions:
                 f"at most {catalog.STT_MAX_KEYWORDS} keywords per session, got {len(keywords)}"
             )
         object.__setattr__(self, "keywords", keywords)
+        if self.session_id is not None:
+            check_session_id(self.session_id)
 
     def with_changes(self, **changes: Any) -> Self:
         """A validated copy with ``changes`` applied (``None`` values are ignored)."""
@@ -254,11 +268,30 @@ class STTOptions:
             q["max_words"] = str(self.max_words)
         if self.keywords:
             q["keywords"] = ",".join(f"{term}:{boost:g}" for term, boost in self.keywords)
+        if self.emotion_detection:
+            q["emotion_detection"] = "true"
+        if self.gender_detection:
+            q["gender_detection"] = "true"
+        if self.session_id is not None:
+            q["external_session_id"] = self.session_id
         return q
 
 
+_SESSION_ID = re.compile(r"[A-Za-z0-9_\-.]{1,128}")
+
+
+def check_session_id(session_id: str) -> str:
+    """A caller's session id as the API accepts it: 1-128 of letters, digits, ``_-.``."""
+    if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id):
+        raise ValueError(
+            "session_id must be 1-128 characters of letters, digits, '_', '-' or '.', "
+            f"got {session_id!r}"
+        )
+    return session_id
+
+
 def _stt_languages(model: str) -> tuple[str, ...]:
-    if model == "pulse-pro":
+    if model in catalog.STT_ENGLISH_ONLY_MODELS:
         return ("en",)
     return tuple(dict.fromkeys(catalog.STT_STREAM_LANGUAGES + catalog.STT_BATCH_LANGUAGES))
 
@@ -277,6 +310,11 @@ def _keyword(item: object) -> tuple[str, float]:
     if not 0 < pair[1] <= 10:
         raise ValueError(f"keyword boost must be in (0, 10], got {pair[1]!r}")
     return (term, pair[1])
+
+
+def check_batch_stt(options: STTOptions) -> None:
+    """Raise ``ValueError`` if ``options`` cannot be used for a pre-recorded request."""
+    catalog.check_choice("pre-recorded STT model", options.model, catalog.STT_BATCH_MODELS)
 
 
 def check_streaming_stt(options: STTOptions) -> None:

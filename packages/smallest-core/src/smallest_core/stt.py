@@ -61,6 +61,35 @@ class Transcript:
     start: float | None = None
     end: float | None = None
     session_id: str | None = None
+    speech_final: bool | None = None
+    """On finals, when the server says so (Pulse 2 always): the speaker finished the turn."""
+    emotions: Mapping[str, float] | None = None
+    """Pulse 2 finals: a score per emotion label."""
+    gender: str | None = None
+    """Pulse 2 finals: the speaker's gender as the server labels it."""
+
+    @property
+    def emotion(self) -> str | None:
+        """The highest-scoring emotion label, if the server scored any."""
+        return _top(self.emotions)
+
+
+def _top(scores: Mapping[str, float] | None) -> str | None:
+    return max(scores, key=scores.__getitem__) if scores else None
+
+
+def _emotions(value: object) -> dict[str, float] | None:
+    """Emotion scores as sent (``{label: score}``); anything malformed is dropped."""
+    if not isinstance(value, Mapping):
+        return None
+    scores = {
+        k: v for k, s in value.items() if isinstance(k, str) and k and (v := _float(s)) is not None
+    }
+    return scores or None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +191,7 @@ def parse_stt_message(msg: Mapping[str, Any], time_offset: float = 0.0) -> STTEv
             langs = msg.get("languages")
             language = langs[0] if isinstance(langs, list) and langs else None
         session_id = msg.get("session_id")
+        speech_final = msg.get("speech_final")
         return Transcript(
             text=text,
             is_final=msg.get("is_final") is True,
@@ -174,6 +204,9 @@ def parse_stt_message(msg: Mapping[str, Any], time_offset: float = 0.0) -> STTEv
             start=words[0].start if words else None,
             end=words[-1].end if words else None,
             session_id=session_id if isinstance(session_id, str) else None,
+            speech_final=speech_final if isinstance(speech_final, bool) else None,
+            emotions=_emotions(msg.get("emotions")),
+            gender=_str(msg.get("gender")),
         )
     return STTIgnored(f"message of unknown type {kind!r}")
 
@@ -317,6 +350,15 @@ class BatchTranscript:
     language: str | None
     duration: float | None
     request_id: str | None
+    emotions: Mapping[str, float] | None = None
+    """With ``emotion_detection``: a score per emotion label."""
+    gender: str | None = None
+    """With ``gender_detection``: the speaker's gender as the server labels it."""
+
+    @property
+    def emotion(self) -> str | None:
+        """The highest-scoring emotion label, if the server scored any."""
+        return _top(self.emotions)
 
 
 def parse_batch_response(
@@ -346,4 +388,6 @@ def parse_batch_response(
         language=language if isinstance(language, str) else None,
         duration=duration,
         request_id=request_id if isinstance(request_id, str) else None,
+        emotions=_emotions(msg.get("emotions")),
+        gender=_str(msg.get("gender")),
     )
