@@ -27,6 +27,7 @@ from smallest_core.errors import (
     decode_json,
     error_from_audio_response,
     error_from_http,
+    is_idle_timeout,
 )
 from smallest_core.lightning_v4 import (
     LightningV4Event,
@@ -58,7 +59,14 @@ from smallest_core.options import (
 )
 from smallest_core.redaction import redact
 from smallest_core.response_deadline import DEFAULT_BUFFER_DELAY_S, ResponseDeadline
-from smallest_core.retry import MAX_BACKOFF_S, MAX_RECONNECT_ATTEMPTS, backoff, should_reconnect
+from smallest_core.retry import (
+    MAX_BACKOFF_S,
+    MAX_RECONNECT_ATTEMPTS,
+    MAX_REPLAYS,
+    backoff,
+    should_reconnect,
+    should_replay,
+)
 from smallest_core.segmenter import SentenceSegmenter
 from smallest_core.stt import (
     CLOSE_STREAM_MESSAGE,
@@ -86,7 +94,6 @@ from smallest_core.tts_connection import (
     TTSConnection,
     TTSEvent,
     WordReceived,
-    is_idle_timeout,
     name_the_voice,
 )
 from smallest_core.tts_messages import http_request_body, http_request_headers
@@ -104,6 +111,7 @@ __all__ = [
     "MAX_ERROR_BODY_BYTES",
     "MAX_FRAME_BYTES",
     "MAX_RECONNECT_ATTEMPTS",
+    "MAX_REPLAYS",
     "REGIONS",
     "US_BASE_URL",
     "Affect",
@@ -175,4 +183,5 @@ __all__ = [
     "resolve_api_key",
     "resolve_base_url",
     "should_reconnect",
+    "should_replay",
 ]

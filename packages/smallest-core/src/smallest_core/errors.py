@@ -323,3 +323,8 @@ def connection_error(message: str, *, close_code: int | None = None) -> Smallest
         )
     suffix = f" (close code {close_code})" if close_code is not None else ""
     return SmallestError(message + suffix, kind=ErrorKind.CONNECTION)
+
+
+def is_idle_timeout(error: SmallestError) -> bool:
+    """True for the server's idle-timeout notice: reconnect quietly, it is not a failure."""
+    return error.kind is ErrorKind.TIMEOUT and "inactivity" in error.message.lower()

@@ -6,7 +6,7 @@ herd to spread, and tests can state the exact schedule.
 
 from __future__ import annotations
 
-from smallest_core.errors import ErrorKind, SmallestError
+from smallest_core.errors import ErrorKind, SmallestError, is_idle_timeout
 
 MAX_RECONNECT_ATTEMPTS = 6
 """Reconnects tried in a row before a stream gives up (about 8 s of back-off in all)."""
@@ -34,3 +34,20 @@ def backoff(attempt: int, *, error: SmallestError | None = None) -> float:
 def should_reconnect(error: SmallestError, attempt: int) -> bool:
     """Whether reconnect ``attempt`` (1-based) may be tried after ``error``."""
     return error.retryable and attempt <= MAX_RECONNECT_ATTEMPTS
+
+
+MAX_REPLAYS = 2
+"""Times one TTS context may be sent again on a fresh socket."""
+
+
+def should_replay(error: SmallestError, *, audio_received: bool, replays: int) -> bool:
+    """Whether a TTS context that failed may be sent again, whole, on a fresh socket.
+
+    Only when the socket failed rather than the request (a connection failure, or the
+    server closing an idle socket just as the context was sent), before any of the
+    context's audio arrived (a replay would play it twice), and at most
+    :data:`MAX_REPLAYS` times.
+    """
+    if audio_received or replays >= MAX_REPLAYS:
+        return False
+    return error.kind is ErrorKind.CONNECTION or is_idle_timeout(error)

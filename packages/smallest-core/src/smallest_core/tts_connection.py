@@ -43,7 +43,13 @@ from typing import Any, Literal
 
 from smallest_core import tts_messages
 from smallest_core.audio import alaw_decode, ulaw_decode
-from smallest_core.errors import ErrorKind, ProtocolError, SmallestError, connection_error
+from smallest_core.errors import (
+    ErrorKind,
+    ProtocolError,
+    SmallestError,
+    connection_error,
+    is_idle_timeout,
+)
 from smallest_core.limits import check_text
 from smallest_core.options import TTSOptions
 from smallest_core.timeline import TimedWord, WordTimeline
@@ -768,8 +774,3 @@ def name_the_voice(error: SmallestError, options: TTSOptions) -> SmallestError:
         request_id=error.request_id,
         body=error.body,
     )
-
-
-def is_idle_timeout(error: SmallestError) -> bool:
-    """True for the server's idle-timeout notice: reconnect quietly, it is not a failure."""
-    return error.kind is ErrorKind.TIMEOUT and "inactivity" in error.message.lower()

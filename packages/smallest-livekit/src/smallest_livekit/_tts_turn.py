@@ -16,7 +16,7 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from livekit.agents import APIConnectionError, APIError, APITimeoutError, tts
+from livekit.agents import APIError, APITimeoutError, tts
 from livekit.agents.types import TimedString
 
 from smallest_core import (
@@ -24,12 +24,12 @@ from smallest_core import (
     ContextEnded,
     ContextFailed,
     ContextState,
-    ErrorKind,
     ResponseDeadline,
     TTSConnection,
     TTSEvent,
     WordReceived,
     is_idle_timeout,
+    should_replay,
 )
 
 from ._errors import to_api_error, transport_error
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 _INPUT_ENDED = object()
 _TIMED_OUT = object()
-_MAX_REPLAYS = 2
 _CANCEL_SEND_TIMEOUT_S = 1.0
 
 
@@ -57,6 +56,8 @@ class _Turn:
         self.texts: list[str] = []
         self.input_ended = False
         self.closing_sent = False
+        self.replays = 0
+        """Times this turn's context was sent again on a fresh socket (core policy)."""
         self.audio_pushed = False
         self.started = False
         self._event_loop = asyncio.get_running_loop()
@@ -211,10 +212,12 @@ class _Turn:
             elif isinstance(event, ContextFailed):
                 error = event.error
                 sock.failure = error  # the server may still answer the context's other messages
-                stale = not event.audio_received and (
-                    is_idle_timeout(error) or (reused and error.kind is ErrorKind.CONNECTION)
-                )
-                if stale:
+                # LiveKit retries a fresh socket's failure itself (conn_options.max_retry):
+                # the plugin replays only what a stale pooled socket lost.
+                if should_replay(
+                    error, audio_received=event.audio_received, replays=self.replays
+                ) and (reused or is_idle_timeout(error)):
+                    self.replays += 1
                     raise _Replay(error.message)
                 raise to_api_error(error)
         return False
@@ -235,7 +238,7 @@ async def run_turn(stream: SynthesizeStream, emitter: tts.AudioEmitter) -> None:
     turn = _Turn(stream, emitter)
     reader = asyncio.create_task(turn.read_input(), name="smallest.tts.input")
     try:
-        for attempt in range(_MAX_REPLAYS + 1):
+        while True:
             sock, reused = await owner.acquire_socket(stream.connect_options.timeout)
             stream.note_connection(reused)
             try:
@@ -246,8 +249,6 @@ async def run_turn(stream: SynthesizeStream, emitter: tts.AudioEmitter) -> None:
                     exc.retryable = False  # a retry would play the audio again
                 raise
             except _Replay as exc:
-                if attempt == _MAX_REPLAYS:
-                    raise APIConnectionError(f"Smallest TTS: {exc}") from None
                 logger.debug("replaying a segment on a fresh socket: %s", exc)
                 turn.closing_sent = turn.input_ended
             finally:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import aiohttp
 
-from smallest_core.errors import SmallestError
+from smallest_core.errors import SmallestError, is_idle_timeout
 from smallest_core.options import TTSOptions
 from smallest_core.redaction import redact
 from smallest_core.tts_connection import (
@@ -28,7 +28,6 @@ from smallest_core.tts_connection import (
     FrameIgnored,
     TTSConnection,
     TTSEvent,
-    is_idle_timeout,
 )
 
 EventSink = Callable[[TTSEvent], None]
