@@ -21,10 +21,10 @@ from smallest_core import (
     Voice,
     auth_headers,
     catalog,
+    error_from_http,
+    parse_voices,
     redact,
 )
-from smallest_core.errors import error_from_http
-from smallest_core.voices import parse_voices
 from smallest_pipecat._version import __version__
 
 PACKAGE = "smallest-pipecat"
@@ -91,10 +91,22 @@ class NoRedirectConnection(_Connection):
             raise
 
 
-def ws_options(key: ApiKey) -> dict[str, Any]:
+EXPIRE_CONTENT_HEADER = "x-expire-content"
+"""Enterprise opt-in: the server deletes the request's content after 7 days."""
+
+
+def request_headers(key: ApiKey, *, expire_content: bool = False) -> dict[str, str]:
+    """Auth and attribution headers, plus the content-expiry opt-in when asked for."""
+    headers = auth_headers(key, source=PACKAGE, version=__version__)
+    if expire_content:
+        headers[EXPIRE_CONTENT_HEADER] = "true"
+    return headers
+
+
+def ws_options(key: ApiKey, *, expire_content: bool = False) -> dict[str, Any]:
     """Keyword arguments for every authenticated ``_websocket_connect``."""
     return {
-        "additional_headers": auth_headers(key, source=PACKAGE, version=__version__),
+        "additional_headers": request_headers(key, expire_content=expire_content),
         "logger": WS_LOGGER,
         "max_size": MAX_FRAME_BYTES,
         "create_connection": NoRedirectConnection,

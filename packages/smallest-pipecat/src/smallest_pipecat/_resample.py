@@ -2,12 +2,14 @@
 
 A linear interpolator folds everything above the new Nyquist back as audible aliasing
 (24 kHz speech to 8 kHz telephony); soxr filters it first. The core's dependency-free
-:class:`~smallest_core.audio.Resampler` is kept only for an environment without soxr.
+:class:`~smallest_core.Resampler` is kept only for an environment without soxr.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
+
+from smallest_core import Resampler
 
 
 class PcmResampler(Protocol):
@@ -48,6 +50,4 @@ def stream_resampler(in_rate: int, out_rate: int) -> PcmResampler:
     try:
         return _SoxrStream(in_rate, out_rate)
     except ImportError:  # pragma: no cover - soxr comes with pipecat-ai
-        from smallest_core.audio import Resampler
-
         return Resampler(in_rate, out_rate)

@@ -1,11 +1,13 @@
 """Lightning text-to-speech over HTTP (``POST /waves/v1/tts``), for pipelines without a socket.
 
 Each sentence is one request; the streamed body is decoded incrementally, so audio
-flows while the server is still synthesizing.
+flows while the server is still synthesizing. Lightning v3.2 (HTTP only) goes to its own
+route, with the affect of the current settings on every request.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
@@ -20,33 +22,33 @@ from smallest_core import (
     MAX_ERROR_BODY_BYTES,
     Endpoints,
     ErrorKind,
+    PcmDecoder,
     SmallestError,
     Voice,
-    auth_headers,
     check_duration,
     check_text,
     error_from_audio_response,
+    http_request_body,
+    http_request_headers,
     name_the_voice,
     redact,
     resolve_api_key,
-    tts_messages,
 )
-from smallest_core.audio import PcmDecoder
 from smallest_pipecat._common import (
-    PACKAGE,
     check_sample_rate,
     fetch_voices,
     first_supported_rate,
     http_error,
     read_bounded,
+    request_headers,
 )
 from smallest_pipecat._failures import ReportedFailures
+from smallest_pipecat._kwargs import check_kwargs
 from smallest_pipecat._resample import stream_resampler
-from smallest_pipecat._version import __version__
 from smallest_pipecat.errors import error_frame
 from smallest_pipecat.languages import tts_language
 from smallest_pipecat.settings import SmallestTTSSettings, initial_tts_settings, tts_options
-from smallest_pipecat.tts import _resolve_language
+from smallest_pipecat.tts import TTS_MOVED, _resolve_language
 
 _READ_BYTES = 4096
 
@@ -65,6 +67,7 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
         sample_rate: int | None = None,
         settings: SmallestTTSSettings | None = None,
         timeout_s: float = 30.0,
+        expire_content: bool = False,
         **kwargs: Any,
     ) -> None:
         """Create the service.
@@ -75,8 +78,18 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
             sample_rate: Output rate; default the pipeline's (unsupported rates resampled).
             settings: Voice, model, language, speed, ... (``max_buffer_delay_ms`` unused).
             timeout_s: Total time allowed for one request.
-            **kwargs: Passed to :class:`TTSService`.
+            expire_content: Ask the server to delete the text and audio after 7 days
+                (Enterprise plans; ``x-expire-content``).
+            **kwargs: Passed to :class:`TTSService`; unknown names raise ``TypeError``.
         """
+        check_kwargs(
+            "SmallestHttpTTSService",
+            TTSService,
+            kwargs,
+            settings=SmallestTTSSettings,
+            moved=TTS_MOVED,
+        )
+        self._expire_content = expire_content
         store = initial_tts_settings(settings, max_buffer_delay_ms=None)
         _resolve_language(store)
         check_sample_rate(sample_rate)
@@ -156,6 +169,28 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
             await self.remove_audio_context(context_id)
         await super().on_turn_context_completed()  # type: ignore[no-untyped-call]
 
+    async def _update_settings(self, delta: Any) -> dict[str, Any]:
+        """Apply a delta to the next request (affect per utterance); an invalid one is
+        refused with an ``ErrorFrame`` and the settings stay as they were."""
+        prospective = copy.deepcopy(self._settings)
+        prospective.apply_update(delta)
+        try:
+            _resolve_language(prospective)
+            tts_options(
+                prospective,
+                sample_rate=first_supported_rate(self.sample_rate),
+                word_timestamps=False,
+                output_format="pcm",
+            )
+        except ValueError as exc:
+            await self.push_error(
+                f"Smallest TTS settings rejected: {exc}", category=ErrorCategory.APPLICATION
+            )
+            return {}
+        if is_given(delta.language) and delta.language is not None:
+            delta.language = prospective.language
+        return await super()._update_settings(delta)
+
     async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame | None, None]:
         """Synthesize ``text`` and stream its audio as it arrives."""
         try:
@@ -180,10 +215,10 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         headers = {
-            **tts_messages.http_request_headers(),
-            **auth_headers(self._api_key, source=PACKAGE, version=__version__),
+            **http_request_headers(),
+            **request_headers(self._api_key, expire_content=self._expire_content),
         }
-        body = tts_messages.http_request_body(options, text)
+        body = http_request_body(options, text)
         decoder = PcmDecoder(options.output_format, options.sample_rate)
         resampler = None
         if options.sample_rate != self.sample_rate:
@@ -191,7 +226,10 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
         await self.start_tts_usage_metrics(text)
         try:
             async with self._session.post(
-                self._endpoints.tts_http, json=body, headers=headers, allow_redirects=False
+                self._endpoints.tts_http_for(options.model),
+                json=body,
+                headers=headers,
+                allow_redirects=False,
             ) as resp:
                 if not 200 <= resp.status < 300:
                     raise name_the_voice(await http_error(resp, "TTS"), options)

@@ -8,7 +8,17 @@ from typing import Any
 from pipecat.services.settings import STTSettings, TTSSettings
 from pipecat.utils.types import NOT_GIVEN, NotGiven, is_given
 
-from smallest_core import DEFAULT_PRO_VOICE, DEFAULT_VOICE, STTOptions, TTSOptions, catalog
+from smallest_core import (
+    DEFAULT_PRO_VOICE,
+    DEFAULT_VOICE,
+    Affect,
+    STTOptions,
+    TTSOptions,
+    catalog,
+)
+
+AFFECT_FIELDS = ("emotion", "pitch", "volume", "prosody", "accent", "instruction")
+PULSE_2 = "pulse-2"
 
 
 @dataclass
@@ -21,12 +31,27 @@ class SmallestTTSSettings(TTSSettings):
         content_filter: ``"reject"`` or ``"flag"`` turns the server's content filter on.
         max_buffer_delay_ms: How long (0–5000 ms) the server may hold a fragment waiting
             for the end of a sentence (WebSocket only); ``None`` leaves the server default.
+        number_pronunciation_language: Language numbers are read in (one of the model's).
+        pronunciation_dicts: Ids of pronunciation dictionaries to apply.
+        emotion, pitch, volume, prosody, accent, instruction: Lightning v3.2 only (HTTP):
+            how the next utterances sound; change them per utterance with
+            ``TTSUpdateSettingsFrame``. ``None`` leaves the server default.
     """
 
     speed: float | NotGiven = field(default_factory=lambda: NOT_GIVEN)
     math_notation: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
     content_filter: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
     max_buffer_delay_ms: int | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    number_pronunciation_language: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    pronunciation_dicts: tuple[str, ...] | NotGiven | None = field(
+        default_factory=lambda: NOT_GIVEN
+    )
+    emotion: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    pitch: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    volume: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    prosody: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    accent: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    instruction: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
 
 
 def initial_tts_settings(
@@ -45,22 +70,46 @@ def initial_tts_settings(
         math_notation=None,
         content_filter=None,
         max_buffer_delay_ms=max_buffer_delay_ms,
+        number_pronunciation_language=None,
+        pronunciation_dicts=None,
+        emotion=None,
+        pitch=None,
+        volume=None,
+        prosody=None,
+        accent=None,
+        instruction=None,
     )
     if settings is None:
         return store
     store.apply_update(settings)
     voice_given = is_given(settings.voice) and settings.voice is not None
     model = settings.model if is_given(settings.model) and settings.model else None
-    if not voice_given and isinstance(model, str) and _is_pro(model):
+    family = _family(model) if isinstance(model, str) else None
+    if not voice_given and family == catalog.LIGHTNING_V3_1_PRO:
         store.voice = DEFAULT_PRO_VOICE
+    elif not voice_given and family == catalog.LIGHTNING_V3_2:
+        raise ValueError(
+            f"{catalog.LIGHTNING_V3_2} has its own voices (v3.1 voices such as "
+            f"{DEFAULT_VOICE!r} are refused): pass Settings(voice=...); "
+            "list_voices(model='lightning_v3.2') lists them"
+        )
     return store
 
 
-def _is_pro(model: str) -> bool:
+def _family(model: str) -> str | None:
     try:
-        return catalog.normalize_tts_model(model) == catalog.LIGHTNING_V3_1_PRO
+        return catalog.normalize_tts_model(model)
     except ValueError:
-        return False  # an unknown model is refused with its own message by tts_options
+        return None  # an unknown model is refused with its own message by tts_options
+
+
+def _affect(settings: SmallestTTSSettings) -> Affect | None:
+    values = {
+        name: value
+        for name in AFFECT_FIELDS
+        if is_given(value := getattr(settings, name)) and value is not None
+    }
+    return Affect(**values) if values else None
 
 
 def tts_options(
@@ -82,6 +131,9 @@ def tts_options(
         math_notation=given(settings.math_notation),
         content_filter=given(settings.content_filter),
         max_buffer_delay_ms=given(settings.max_buffer_delay_ms),
+        number_pronunciation_language=given(settings.number_pronunciation_language),
+        pronunciation_dicts=tuple(given(settings.pronunciation_dicts, ())),
+        affect=_affect(settings),
     )
 
 
@@ -96,6 +148,10 @@ class SmallestSTTSettings(STTSettings):
         punctuate, capitalize, itn_normalize, numerals, endpointing, eou_timeout_ms,
         finalize_on_words, max_words, keywords, redact_pii, redact_pci: Pulse options,
             ``None`` leaves the server default.
+        sentence_timestamps: Sentence-level ``utterances`` on finals.
+        full_transcript: The cumulative transcript on every frame.
+        format: ``False`` turns punctuation, capitalization and ITN off (the official
+            ``format`` switch, sent as ``punctuate``/``capitalize``/``itn_normalize``).
     """
 
     word_timestamps: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
@@ -112,6 +168,9 @@ class SmallestSTTSettings(STTSettings):
     keywords: tuple[str, ...] | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
     redact_pii: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
     redact_pci: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    sentence_timestamps: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    full_transcript: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    format: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
 
 
 _STT_PASSTHROUGH = (
@@ -128,25 +187,40 @@ _STT_PASSTHROUGH = (
     "max_words",
     "redact_pii",
     "redact_pci",
+    "sentence_timestamps",
+    "full_transcript",
 )
+_FORMAT_SWITCHES = ("punctuate", "capitalize", "itn_normalize")
 
 
-def stt_options(settings: SmallestSTTSettings, *, sample_rate: int, encoding: str) -> STTOptions:
+def stt_options(
+    settings: SmallestSTTSettings,
+    *,
+    sample_rate: int,
+    encoding: str,
+    session_id: str | None = None,
+) -> STTOptions:
     """Validated core options for ``settings``."""
     values: dict[str, Any] = {}
     for name in _STT_PASSTHROUGH:
         value = getattr(settings, name)
         if is_given(value) and value is not None:
             values[name] = value
+    if settings.format is False:
+        on = [name for name in _FORMAT_SWITCHES if values.get(name) is True]
+        if on:
+            raise ValueError(f"format=False turns {', '.join(on)} off; do not set them to True")
+        values.update(dict.fromkeys(_FORMAT_SWITCHES, False))
     keywords = settings.keywords
     if is_given(keywords) and keywords:
         values["keywords"] = tuple(keywords)
-    model = settings.model if is_given(settings.model) and settings.model else "pulse"
+    model = str(settings.model if is_given(settings.model) and settings.model else "pulse")
     language = settings.language if is_given(settings.language) and settings.language else "en"
     return STTOptions(
         language=str(language),
-        model=str(model),
+        model=model,
         sample_rate=sample_rate,
         encoding=encoding,
+        session_id=session_id,
         **values,
     )

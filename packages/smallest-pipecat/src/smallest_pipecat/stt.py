@@ -13,53 +13,46 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncGenerator
 from typing import Any
 
 from loguru import logger
 from pipecat.frames.frames import (
     EndFrame,
     Frame,
-    InterimTranscriptionFrame,
     StartFrame,
-    TranscriptionFrame,
-    VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.stt_service import WebsocketSTTService
 from pipecat.transcriptions.language import Language
 from pipecat.utils.errors import ErrorCategory
-from pipecat.utils.time import time_now_iso8601
 from pipecat.utils.types import is_given
-from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.exceptions import WebSocketException
 from websockets.protocol import State
 
 from smallest_core import (
-    MAX_FRAME_BYTES,
     MAX_RECONNECT_ATTEMPTS,
     AudioChunker,
     Endpoints,
     ErrorKind,
     SmallestError,
-    SpeechEnded,
-    SpeechStarted,
-    STTError,
-    STTIgnored,
     STTOptions,
     STTStreamState,
-    Transcript,
     backoff,
     check_duration,
+    check_session_id,
+    check_streaming_stt,
     redact,
     resolve_api_key,
 )
-from smallest_core.errors import connection_error
-from smallest_core.options import check_streaming_stt
 from smallest_pipecat._common import connect_error, ws_options
+from smallest_pipecat._kwargs import check_kwargs
 from smallest_pipecat._replay import ReplayBuffer
+from smallest_pipecat._stt_receive import TranscriptReceiver
+from smallest_pipecat._stt_send import AudioSender
+from smallest_pipecat._stt_wire import check_region, routed
 from smallest_pipecat.errors import error_frame
-from smallest_pipecat.languages import language_from_code, stt_language
+from smallest_pipecat.languages import stt_language
 from smallest_pipecat.settings import SmallestSTTSettings, stt_options
 
 DEFAULT_CLOSE_TIMEOUT_S = 5.0
@@ -73,10 +66,16 @@ _CONNECT_TIMEOUT_S = 10.0
 _FRAME_MS = 50
 _REPLAY_S = 30
 """Most audio kept for resending after a dropped socket (a final releases it sooner)."""
-_TOO_BIG = 1009
+_MOVED = {
+    "params": "InputParams are replaced by settings=SmallestSTTService.Settings(...)",
+    "emotion_detection": "Pulse 2 finals carry emotion and gender: Settings(model='pulse-2')",
+    "gender_detection": "Pulse 2 finals carry emotion and gender: Settings(model='pulse-2')",
+    "external_session_id": "pass session_id=...",
+    "no_format_delay": "not an option of this service",
+}
 
 
-class SmallestSTTService(WebsocketSTTService):
+class SmallestSTTService(TranscriptReceiver, AudioSender, WebsocketSTTService):
     """Smallest AI Pulse real-time transcription.
 
     Example::
@@ -99,6 +98,9 @@ class SmallestSTTService(WebsocketSTTService):
         encoding: str = "linear16",
         close_timeout_s: float = DEFAULT_CLOSE_TIMEOUT_S,
         response_timeout_s: float = DEFAULT_RESPONSE_TIMEOUT_S,
+        region: str = "auto",
+        session_id: str | None = None,
+        expire_content: bool = False,
         settings: SmallestSTTSettings | None = None,
         **kwargs: Any,
     ) -> None:
@@ -113,9 +115,18 @@ class SmallestSTTService(WebsocketSTTService):
                 past it an ``ErrorFrame`` reports the missing transcript.
             response_timeout_s: Report an ``ErrorFrame`` when a ``finalize`` (the user
                 stopped speaking) gets no final transcript within this many seconds.
+            region: ``"auto"`` (the host that serves the language), ``"india"`` or
+                ``"us"``; a region that cannot stream the language is a ``ValueError``.
+            session_id: Your own id for the session (``external_session_id``).
+            expire_content: Ask the server to delete the audio and transcripts after
+                7 days (Enterprise plans; ``x-expire-content``).
             settings: Language, word timestamps, diarization, VAD events, ...
-            **kwargs: Passed to :class:`WebsocketSTTService`.
+            **kwargs: Passed to :class:`WebsocketSTTService`; unknown names raise
+                ``TypeError``.
         """
+        check_kwargs(
+            "SmallestSTTService", WebsocketSTTService, kwargs, settings=self.Settings, moved=_MOVED
+        )
         store = self.Settings(
             model="pulse",
             language="en",
@@ -133,11 +144,18 @@ class SmallestSTTService(WebsocketSTTService):
             keywords=None,
             redact_pii=False,
             redact_pci=False,
+            sentence_timestamps=None,
+            full_transcript=None,
+            format=None,
         )
         if settings is not None:
             store.apply_update(settings)
         _resolve_language(store)
+        self._region = check_region(region)
+        self._session_id = None if session_id is None else check_session_id(session_id)
+        self._expire_content = expire_content
         self._endpoints = Endpoints.resolve(base_url)
+        routed(self._endpoints, str(store.language), self._region)
         self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
         self._encoding = encoding
         self._close_timeout_s = check_duration("close_timeout_s", close_timeout_s)
@@ -166,6 +184,7 @@ class SmallestSTTService(WebsocketSTTService):
         self._finalized = asyncio.Event()
         self._finalize_watch: asyncio.Task[None] | None = None
         self.connections_opened = 0
+        self._register_event_handler("on_end_of_turn")
 
     # ------------------------------------------------------------------ public API
     def can_generate_metrics(self) -> bool:
@@ -176,9 +195,20 @@ class SmallestSTTService(WebsocketSTTService):
         """The Pulse code for ``language``; ``ValueError`` names the allowed codes."""
         return stt_language(language)
 
+    @property
+    def endpoints(self) -> Endpoints:
+        """The host the current language streams from (the region's, or the language's)."""
+        language = self._settings.language
+        return routed(self._endpoints, str(language) if language else "en", self._region)
+
     # ------------------------------------------------------------------ lifecycle
     def _options(self) -> STTOptions:
-        return stt_options(self._settings, sample_rate=self.sample_rate, encoding=self._encoding)
+        return stt_options(
+            self._settings,
+            sample_rate=self.sample_rate,
+            encoding=self._encoding,
+            session_id=self._session_id,
+        )
 
     async def start(self, frame: StartFrame) -> None:
         """Open the stream when the pipeline starts."""
@@ -224,11 +254,11 @@ class SmallestSTTService(WebsocketSTTService):
             return None
         assert self._state is not None and self._replay is not None
         options = self._options()
-        url = self._endpoints.stt_ws(options.query())
+        endpoints = routed(self._endpoints, options.language, self._region)
+        url = endpoints.stt_ws(options.query())
+        connect = ws_options(self._api_key, expire_content=self._expire_content)
         try:
-            ws = await asyncio.wait_for(
-                self._websocket_connect(url, **ws_options(self._api_key)), _CONNECT_TIMEOUT_S
-            )
+            ws = await asyncio.wait_for(self._websocket_connect(url, **connect), _CONNECT_TIMEOUT_S)
         except TimeoutError:
             return SmallestError("timed out opening the STT socket", kind=ErrorKind.TIMEOUT)
         except Exception as exc:
@@ -293,11 +323,6 @@ class SmallestSTTService(WebsocketSTTService):
         await self._call_event_handler("on_connection_error", frame.error)
         await self.push_error_frame(frame, force_treat_as_permanent=True)
 
-    async def _report(self, error: SmallestError, prefix: str) -> None:
-        frame = error_frame(error, prefix)
-        await self._call_event_handler("on_connection_error", frame.error)
-        await self.push_error_frame(frame)
-
     async def _do_reconnect(self) -> None:
         # Finish the current stream on the old socket first: its words are delivered,
         # and audio arriving meanwhile is buffered by the base class.
@@ -324,106 +349,11 @@ class SmallestSTTService(WebsocketSTTService):
         except (OSError, WebSocketException) as exc:
             logger.warning(f"{self} closing the stream failed: {redact(str(exc))}")
 
-    # ------------------------------------------------------------------ audio out
-    async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
-        """Send audio in exact 50 ms frames."""
-        if self._chunker is None:
-            yield None
-            return
-        for chunk in self._chunker.push(audio):
-            await self._send_audio(chunk)
-        yield None
-
-    async def _send_audio(self, chunk: bytes) -> None:
-        """Keep ``chunk`` until a final covers it, and send it if a socket is open."""
-        if self._replay is None:
-            return
-        self._replay.add(chunk)
-        await self._drain()
-
-    async def _drain(self) -> None:
-        """Send the buffered audio the current socket has not had yet, in order."""
-        replay = self._replay
-        if replay is None:
-            return
-        async with self._send_lock:
-            ws = self._websocket
-            if ws is None or ws.state is not State.OPEN:
-                return
-            try:
-                while (chunk := replay.next_unsent()) is not None:
-                    await ws.send(chunk)
-                    replay.mark_sent()
-            except (OSError, WebSocketException) as exc:
-                # The reader sees the close and reconnects; the chunk stays buffered.
-                logger.debug(f"{self} sending audio failed: {redact(str(exc))}")
-
-    async def _send_rest(self) -> None:
-        if self._chunker is not None:
-            rest = self._chunker.flush()
-            if rest:
-                await self._send_audio(rest)
-
-    async def _send_keepalive(self, silence: bytes) -> None:
-        # The protocol's own keepalive message, never fake audio.
-        ws, state = self._websocket, self._state
-        if ws is None or state is None:
-            return
-        try:
-            await ws.send(state.keepalive())
-        except (OSError, WebSocketException) as exc:
-            logger.debug(f"{self} keepalive failed: {redact(str(exc))}")
-
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         """Finalize when the user stops speaking."""
         await super().process_frame(frame, direction)
         if isinstance(frame, VADUserStoppedSpeakingFrame):
             await self._finalize()
-
-    async def _finalize(self) -> None:
-        if self._state is None or (self._websocket is None and self._supervisor is None):
-            return  # no socket and none coming
-        await self._send_rest()
-        self.request_finalize()  # type: ignore[no-untyped-call]
-        self._finalize_owed = True
-        await self._send_finalize()
-        if self._finalize_watch is None:
-            self._finalized.clear()
-            self._finalize_watch = self.create_task(
-                self._watch_finalize(), name="smallest-stt-finalize"
-            )
-
-    async def _send_finalize(self) -> None:
-        """Send an owed ``finalize`` once every byte before it is on the socket."""
-        state, replay = self._state, self._replay
-        if state is None or replay is None:
-            return
-        async with self._send_lock:
-            ws = self._websocket
-            if not self._finalize_owed or ws is None or ws.state is not State.OPEN:
-                return
-            if replay.unsent:
-                return  # the reconnect sends it after the audio
-            try:
-                await ws.send(state.finalize())
-            except (OSError, WebSocketException) as exc:
-                logger.warning(f"{self} sending finalize failed: {redact(str(exc))}")
-                return
-            self._finalize_owed = False
-            self._finalize_marks.append(replay.sent_position)
-
-    async def _watch_finalize(self) -> None:
-        """Report a ``finalize`` that gets no final transcript in time."""
-        try:
-            await asyncio.wait_for(self._finalized.wait(), self._response_timeout_s)
-        except TimeoutError:
-            error = SmallestError(
-                f"no final transcript within {self._response_timeout_s:g} s of finalize",
-                kind=ErrorKind.TIMEOUT,
-            )
-            await self.push_error_frame(error_frame(error, "Smallest STT timed out"))
-        finally:
-            self._finalize_watch = None
 
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         """Apply a delta; a change reconnects once the user is not speaking."""
@@ -431,11 +361,11 @@ class SmallestSTTService(WebsocketSTTService):
         prospective.apply_update(delta)
         try:
             _resolve_language(prospective)
-            check_streaming_stt(
-                stt_options(
-                    prospective, sample_rate=self.sample_rate or 16000, encoding=self._encoding
-                )
+            options = stt_options(
+                prospective, sample_rate=self.sample_rate or 16000, encoding=self._encoding
             )
+            check_streaming_stt(options)
+            routed(self._endpoints, options.language, self._region)
         except ValueError as exc:
             await self.push_error(
                 f"Smallest STT settings rejected: {exc}", category=ErrorCategory.APPLICATION
@@ -447,106 +377,6 @@ class SmallestSTTService(WebsocketSTTService):
         if changed and self._websocket is not None:
             await self._request_reconnect()  # type: ignore[no-untyped-call]
         return changed
-
-    # ------------------------------------------------------------------ receiving
-    async def _receive_messages(self) -> None:
-        """Pipecat's reader hook: the supervisor calls :meth:`_receive_until_closed`."""
-        await self._receive_until_closed()
-
-    async def _receive_until_closed(self) -> SmallestError | None:
-        """Read the socket until it closes: ``None`` if that was asked for, else the
-        reason (reported here once: a server error frame, or the drop itself)."""
-        ws, state = self._websocket, self._state
-        if ws is None or state is None:
-            return None
-        reported: SmallestError | None = None
-        closed: ConnectionClosed | None = None
-        try:
-            while True:
-                event = state.receive(await ws.recv())
-                if isinstance(event, Transcript):
-                    await self._on_transcript(event)
-                elif isinstance(event, SpeechStarted | SpeechEnded):
-                    await self._on_vad(event)
-                elif isinstance(event, STTError):
-                    reported = event.error
-                    await self.push_error_frame(error_frame(event.error, "Smallest STT error"))
-                elif isinstance(event, STTIgnored):
-                    logger.debug(f"{self} ignored a server frame: {redact(event.reason)}")
-        except ConnectionClosed as exc:
-            closed = exc
-        if self._websocket is ws:
-            self._websocket = None
-            await self._call_event_handler("on_disconnected")
-        if self._disconnecting or state.finished:
-            return None
-        if reported is not None:
-            return reported
-        error = _drop_error(closed)
-        await self._report(error, "Smallest STT connection lost")
-        return error
-
-    async def _on_transcript(self, event: Transcript) -> None:
-        language = language_from_code(event.language) or language_from_code(
-            str(self._settings.language)
-        )
-        text = event.text.strip()
-        if event.is_final:
-            self._failures = 0
-            self._release(event)
-            if event.from_finalize or event.is_last:
-                self._finalized.set()
-            if event.from_finalize:
-                self.confirm_finalize()  # type: ignore[no-untyped-call]
-            if text:
-                await self.push_frame(
-                    TranscriptionFrame(
-                        text, self._user_id, time_now_iso8601(), language, result=event
-                    )
-                )
-            elif event.from_finalize:
-                await self.stop_ttfb_metrics()
-            if event.is_last:
-                self._last_transcript.set()
-        elif text:
-            await self.push_frame(
-                InterimTranscriptionFrame(
-                    text, self._user_id, time_now_iso8601(), language, result=event
-                )
-            )
-
-    def _release(self, final: Transcript) -> None:
-        """The audio a final covers is never sent again."""
-        if self._replay is None:
-            return
-        if final.from_finalize and self._finalize_marks:
-            self._replay.release_to(self._finalize_marks.pop(0))
-        else:
-            self._replay.release_sent()
-
-    async def _on_vad(self, event: SpeechStarted | SpeechEnded) -> None:
-        # Only when asked for: the pipeline's own VAD usually owns turn-taking.
-        if self._settings.vad_events is not True:
-            return
-        if isinstance(event, SpeechStarted):
-            await self.broadcast_frame(VADUserStartedSpeakingFrame)
-        else:
-            await self.broadcast_frame(VADUserStoppedSpeakingFrame)
-
-
-def _drop_error(closed: ConnectionClosed | None) -> SmallestError:
-    """Why a socket closed that was meant to stay open."""
-    sent = closed.sent if closed is not None else None
-    if sent is not None and sent.code == _TOO_BIG:
-        return SmallestError(
-            f"the server sent a frame over the {MAX_FRAME_BYTES // 2**20} MiB limit",
-            kind=ErrorKind.PROTOCOL,
-            code=str(_TOO_BIG),
-        )
-    rcvd = closed.rcvd if closed is not None else None
-    code = rcvd.code if rcvd is not None else None
-    reason = f": {rcvd.reason}" if rcvd is not None and rcvd.reason else ""
-    return connection_error(f"the socket closed mid-stream{reason}", close_code=code)
 
 
 def _resolve_language(settings: SmallestSTTSettings) -> None:

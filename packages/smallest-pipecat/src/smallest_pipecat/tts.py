@@ -12,40 +12,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import math
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
-from pipecat.frames.frames import ErrorFrame, Frame, TTSAudioRawFrame
+from pipecat.frames.frames import ErrorFrame, Frame
 from pipecat.services.tts_service import TextAggregationMode, WebsocketTTSService
 from pipecat.transcriptions.language import Language
 from pipecat.utils.errors import ErrorCategory
 from pipecat.utils.types import is_given
-from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.exceptions import WebSocketException
 from websockets.protocol import State
 
 from smallest_core import (
-    AudioReceived,
-    ConnectionFailed,
-    ContextEnded,
-    ContextFailed,
     Endpoints,
     ErrorKind,
-    FrameIgnored,
     SmallestError,
     TTSConnection,
-    TTSEvent,
     TTSOptions,
     Voice,
-    WordReceived,
     check_duration,
     check_text,
     redact,
     resolve_api_key,
 )
-from smallest_core.tts_connection import ContextState, is_idle_timeout
 from smallest_pipecat._common import (
     check_sample_rate,
     connect_error,
@@ -54,7 +44,10 @@ from smallest_pipecat._common import (
     ws_options,
 )
 from smallest_pipecat._failures import ReportedFailures
-from smallest_pipecat._resample import PcmResampler, stream_resampler
+from smallest_pipecat._kwargs import check_kwargs
+from smallest_pipecat._resample import stream_resampler
+from smallest_pipecat._tts_clock import ServerContext
+from smallest_pipecat._tts_receive import TTSReceiver
 from smallest_pipecat.errors import error_frame
 from smallest_pipecat.languages import tts_language
 from smallest_pipecat.settings import SmallestTTSSettings, initial_tts_settings, tts_options
@@ -64,38 +57,16 @@ DEFAULT_IDLE_TIMEOUT_S = 300
 DEFAULT_RESPONSE_TIMEOUT_S = 10.0
 """How long the server may stay silent while it owes a context audio."""
 _CONNECT_TIMEOUT_S = 10.0
-_MAX_REPLAYS = 3
-_NO_SPACE_LANGUAGES = frozenset({"zh", "ja"})
+TTS_MOVED = {
+    "voice_id": "pass settings=Settings(voice=...)",
+    "params": "InputParams are replaced by settings=Settings(...)",
+    "output_format": "the audio is always PCM, what Pipecat plays",
+    "session_id": "not carried by this service",
+}
+"""Where official-plugin constructor arguments live here."""
 
 
-@dataclass
-class _ServerContext:
-    """A Pipecat audio context as carried by one server context."""
-
-    context_id: str
-    core_id: str
-    conn: TTSConnection
-    options: TTSOptions
-    text: str = ""
-    closed: bool = False
-    replays: int = 0
-    resampler: PcmResampler | None = None
-    unanswered: bool = False
-    """Text was pushed and no frame has arrived for it since."""
-    owed_since: float | None = None
-    """When the server started owing this context an answer (``None``: it owes nothing)."""
-    pending: list[bytes] = field(default_factory=list)
-    """Audio parsed but not yet handed to the audio context (see ``_on_audio``)."""
-    fragments: list[str] | None = None
-    """Sentences sent, each one server release (``None``: no text fallback, see
-    ``_on_segments_complete``)."""
-    segments: int = 0
-    """Releases the server has completed so far."""
-    segment_start: int = 0
-    """Where the current release starts on the context's timeline (samples)."""
-
-
-class SmallestTTSService(ReportedFailures, WebsocketTTSService):
+class SmallestTTSService(TTSReceiver, ReportedFailures, WebsocketTTSService):
     """Smallest AI Lightning TTS over a persistent WebSocket.
 
     Example::
@@ -120,6 +91,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         response_timeout_s: float = DEFAULT_RESPONSE_TIMEOUT_S,
         settings: SmallestTTSSettings | None = None,
         text_aggregation_mode: TextAggregationMode | None = None,
+        expire_content: bool = False,
         **kwargs: Any,
     ) -> None:
         """Create the service.
@@ -137,8 +109,18 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
                 while waiting for the LLM. The socket is then replaced.
             settings: Voice, model, language, speed, ... (see :class:`SmallestTTSSettings`).
             text_aggregation_mode: Pipecat's sentence (default) or token aggregation.
-            **kwargs: Passed to :class:`WebsocketTTSService`.
+            expire_content: Ask the server to delete the text and audio after 7 days
+                (Enterprise plans; ``x-expire-content`` on the upgrade).
+            **kwargs: Passed to :class:`WebsocketTTSService`; unknown names raise
+                ``TypeError``.
         """
+        check_kwargs(
+            "SmallestTTSService",
+            WebsocketTTSService,
+            kwargs,
+            settings=SmallestTTSSettings,
+            moved=TTS_MOVED,
+        )
         mode = text_aggregation_mode or TextAggregationMode.SENTENCE
         # Pipecat already cuts text at sentence ends, so server-side buffering only adds
         # delay; token streaming leaves the server's sentence detection on.
@@ -154,13 +136,14 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
         self._word_timestamps = word_timestamps
         self._idle_timeout_s = idle_timeout_s
+        self._expire_content = expire_content
         # Validate everything now: a bad voice/model/language fails at construction.
         tts_options(
             store,
             sample_rate=first_supported_rate(sample_rate or 24000),
             word_timestamps=word_timestamps,
             output_format="pcm",
-        )
+        ).check_websocket()
         # Sentences of one turn are fragments of one server context: the trailing
         # space keeps "friend." and "This" apart when the server joins them.
         kwargs.setdefault("append_trailing_space", True)
@@ -174,7 +157,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             **kwargs,
         )
         self._conn: TTSConnection | None = None
-        self._contexts: dict[str, _ServerContext] = {}
+        self._contexts: dict[str, ServerContext] = {}
         self._by_core_id: dict[str, str] = {}
         self._failed_contexts: set[str] = set()
         self._refused_contexts: set[str] = set()
@@ -190,7 +173,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         self._receive_task: asyncio.Task[None] | None = None
         self._audio_flush: asyncio.Task[None] | None = None
         self._audio_lock = asyncio.Lock()
-        self._with_pending: list[_ServerContext] = []
+        self._with_pending: list[ServerContext] = []
         self.connections_opened = 0
         """Sockets opened so far (reuse is visible here and in the server's logs)."""
 
@@ -263,7 +246,9 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
             url = self._endpoints.tts_ws(idle_timeout_s=self._idle_timeout_s)
             try:
                 ws = await asyncio.wait_for(
-                    self._websocket_connect(url, **ws_options(self._api_key)),
+                    self._websocket_connect(
+                        url, **ws_options(self._api_key, expire_content=self._expire_content)
+                    ),
                     _CONNECT_TIMEOUT_S,
                 )
             except TimeoutError as exc:
@@ -334,7 +319,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         await self.start_tts_usage_metrics(text)
         yield None
 
-    async def _server_context(self, context_id: str) -> _ServerContext:
+    async def _server_context(self, context_id: str) -> ServerContext:
         ctx = self._contexts.get(context_id)
         if ctx is not None and not ctx.closed and not ctx.conn.closed:
             return ctx
@@ -343,12 +328,12 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
 
     def _open_context(
         self, context_id: str, conn: TTSConnection, options: TTSOptions
-    ) -> _ServerContext:
+    ) -> ServerContext:
         core_id = conn.start_context(options=options)
         resampler = None
         if options.sample_rate != self.sample_rate:
             resampler = stream_resampler(options.sample_rate, self.sample_rate)
-        ctx = _ServerContext(context_id, core_id, conn, options, resampler=resampler)
+        ctx = ServerContext(context_id, core_id, conn, options, resampler=resampler)
         if self._word_timestamps and options.max_buffer_delay_ms == 0:
             ctx.fragments = []  # each sentence is released at once: one segment each
         self._contexts[context_id] = ctx
@@ -421,7 +406,7 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
                 sample_rate=first_supported_rate(self.sample_rate),
                 word_timestamps=self._word_timestamps,
                 output_format="pcm",
-            )
+            ).check_websocket()
         except ValueError as exc:
             await self.push_error(
                 f"Smallest TTS settings rejected: {exc}", category=ErrorCategory.APPLICATION
@@ -430,304 +415,6 @@ class SmallestTTSService(ReportedFailures, WebsocketTTSService):
         if is_given(delta.language) and delta.language is not None:
             delta.language = prospective.language
         return await super()._update_settings(delta)
-
-    # ------------------------------------------------------------------ receiving
-    async def _receive_messages(self) -> None:
-        """Read the current socket until it closes, feeding every frame to the core."""
-        ws, conn = self._websocket, self._conn
-        if ws is None or conn is None:
-            return
-        code: int | None = None
-        reason = ""
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                async with asyncio.timeout_at(self._next_wakeup(conn)) as timeout:
-                    self._recv_timeout = timeout
-                    message = await ws.recv()
-            except TimeoutError:
-                now = loop.time()
-                await self._handle_events(conn.poll(now))
-                self._keep_owed_contexts_alive(conn, now)
-                if await self._fail_silent_contexts(conn, now):
-                    # The server stopped answering: this socket is not trusted again.
-                    reason = "the server stopped answering"
-                    with contextlib.suppress(OSError, WebSocketException):
-                        await ws.close()
-                    break
-                await self._send_pending(conn)
-                continue
-            except ConnectionClosed as exc:
-                if exc.rcvd is not None:
-                    code, reason = exc.rcvd.code, exc.rcvd.reason
-                break
-            finally:
-                self._recv_timeout = None
-            completes = conn.stats.completes
-            await self._handle_events(conn.receive(message, loop.time()))
-            if conn.stats.completes != completes:  # a segment ended: untimed text may go
-                await self._on_segments_complete(conn)
-            await self._send_pending(conn)
-        if self._websocket is ws:
-            self._websocket = None
-            self._conn = None
-            self._socket_ready.clear()
-        await self._call_event_handler("on_disconnected")
-        await self._handle_events(conn.connection_lost(code, reason))
-
-    async def _receive_loop(self) -> None:
-        """Serve each socket in turn; a closed socket is reopened on demand."""
-        while True:
-            await self._socket_ready.wait()
-            await self._receive_messages()
-
-    # ------------------------------------------------------------------ response timeout
-    def _owed(self, conn: TTSConnection) -> list[_ServerContext]:
-        return [c for c in self._contexts.values() if c.conn is conn and c.owed_since is not None]
-
-    def _start_owing(self, conn: TTSConnection) -> None:
-        """Start the response clock of contexts the server now owes an answer.
-
-        That is a context whose closing fragment went out, or (with no server-side
-        buffering, as in sentence aggregation) one whose latest text is unanswered.
-        """
-        now = asyncio.get_running_loop().time()
-        for ctx in self._contexts.values():
-            if ctx.conn is not conn or ctx.owed_since is not None:
-                continue
-            state = conn.context_state(ctx.core_id)
-            eager = ctx.unanswered and ctx.options.max_buffer_delay_ms == 0
-            if state is ContextState.CLOSING or (state is ContextState.OPEN and eager):
-                ctx.owed_since = now
-                if self._next_keepalive is None:
-                    self._next_keepalive = now + self._keepalive_interval()
-                self._wake_by(min(now + self._response_timeout_s, self._next_keepalive))
-
-    @staticmethod
-    def _restart_clock(ctx: _ServerContext) -> None:
-        """A frame arrived for a context: its clock restarts if it is closing, else stops."""
-        ctx.unanswered = False
-        ctx.owed_since = asyncio.get_running_loop().time() if ctx.closed else None
-
-    def _wake_by(self, when: float) -> None:
-        timeout = self._recv_timeout
-        if timeout is not None:
-            current = timeout.when()
-            if current is None or when < current:
-                timeout.reschedule(when)
-
-    def _next_wakeup(self, conn: TTSConnection) -> float | None:
-        owed = self._owed(conn)
-        times = [c.owed_since + self._response_timeout_s for c in owed if c.owed_since]
-        if not owed:
-            self._next_keepalive = None
-        elif self._next_keepalive is not None:
-            times.append(self._next_keepalive)
-        deadline = conn.next_deadline()
-        if deadline is not None:
-            times.append(deadline)
-        return min(times) if times else None
-
-    def _keepalive_interval(self) -> float:
-        return max(0.05, self._stop_frame_timeout_s / 2)
-
-    def _keep_owed_contexts_alive(self, conn: TTSConnection, now: float) -> None:
-        """Pipecat ends an audio context that is quiet for ``stop_frame_timeout_s``; while
-        the server owes it audio, the response timeout is what decides instead."""
-        if self._next_keepalive is None or now < self._next_keepalive:
-            return
-        for ctx in self._owed(conn):
-            self._refresh_audio_context(ctx.context_id)
-        self._next_keepalive = now + self._keepalive_interval()
-
-    async def _fail_silent_contexts(self, conn: TTSConnection, now: float) -> bool:
-        """Fail every context the server owes an answer for too long; True if any."""
-        limit = self._response_timeout_s
-        expired = [c for c in self._owed(conn) if c.owed_since and now >= c.owed_since + limit]
-        for ctx in expired:
-            self._forget(ctx)
-            await self._handle_events(conn.cancel(ctx.core_id))
-            error = SmallestError(
-                f"no answer from the server within {limit:g} s", kind=ErrorKind.TIMEOUT
-            )
-            self._failed_contexts.add(ctx.context_id)
-            await self.append_to_audio_context(
-                ctx.context_id, error_frame(error, "Smallest TTS timed out")
-            )
-            if ctx.closed:
-                await self.remove_audio_context(ctx.context_id)
-            else:
-                self._refused_contexts.add(ctx.context_id)  # the turn's rest ends at flush
-        return bool(expired)
-
-    async def _handle_events(self, events: list[TTSEvent]) -> None:
-        for event in events:
-            if type(event) is AudioReceived:  # the hot path: one per audio frame
-                self._on_audio(event)
-                continue
-            ctx = self._context_for(event.context_id) if hasattr(event, "context_id") else None
-            if ctx is not None and ctx.pending:
-                await self._push_pending(ctx)  # audio before the word, end or error after it
-            if isinstance(event, WordReceived):
-                if ctx is not None:
-                    self._restart_clock(ctx)
-                await self._on_word(event)
-            elif isinstance(event, ContextEnded):
-                await self._on_context_ended(event.context_id)
-            elif isinstance(event, ContextFailed):
-                await self._on_context_failed(event)
-            elif isinstance(event, ConnectionFailed):
-                if is_idle_timeout(event.error):
-                    logger.debug(f"{self} idle socket closed by the server; reopening on demand")
-                else:
-                    logger.warning(f"{self} server error outside any context: {event.error}")
-            elif isinstance(event, FrameIgnored):
-                logger.warning(f"{self} ignored a server frame: {redact(event.reason)}")
-
-    def _context_for(self, core_id: str) -> _ServerContext | None:
-        context_id = self._by_core_id.get(core_id)
-        return self._contexts.get(context_id) if context_id else None
-
-    def _on_audio(self, event: AudioReceived) -> None:
-        """Queue a frame's audio; it reaches the audio context as soon as the reader yields.
-
-        A fast server delivers dozens of frames per socket read: each batch becomes one
-        ``TTSAudioRawFrame`` instead of one per frame, so Pipecat's per-frame work does
-        not scale with the server's chunking. Nothing waits for more audio to arrive.
-        """
-        ctx = self._context_for(event.context_id)
-        if ctx is None:
-            return
-        self._restart_clock(ctx)
-        audio = ctx.resampler.process(event.audio) if ctx.resampler else event.audio
-        if not audio:
-            return
-        if not ctx.pending:
-            self._with_pending.append(ctx)
-        ctx.pending.append(audio)
-        if self._audio_flush is None or self._audio_flush.done():
-            self._audio_flush = asyncio.get_running_loop().create_task(self._flush_audio())
-
-    async def _flush_audio(self) -> None:
-        while self._with_pending:
-            await self._push_pending(self._with_pending.pop(0))
-
-    async def _push_pending(self, ctx: _ServerContext) -> None:
-        async with self._audio_lock:  # batches reach the context in the order they were taken
-            if not ctx.pending:
-                return
-            audio = b"".join(ctx.pending) if len(ctx.pending) > 1 else ctx.pending[0]
-            ctx.pending.clear()
-            frame = TTSAudioRawFrame(audio, self.sample_rate, 1, context_id=ctx.context_id)
-            await self.append_to_audio_context(ctx.context_id, frame)
-
-    async def _on_word(self, event: WordReceived) -> None:
-        ctx = self._context_for(event.context_id)
-        if ctx is None or not self._word_timestamps:
-            return
-        if not math.isfinite(event.word.start) or event.word.start < 0:
-            logger.warning(f"{self} ignored a word with time {event.word.start!r}")
-            return
-        no_spaces = ctx.options.language in _NO_SPACE_LANGUAGES
-        await self.add_word_timestamps(
-            [(event.word.text, event.word.start)],
-            ctx.context_id,
-            includes_inter_frame_spaces=True if no_spaces else None,
-        )
-
-    async def _on_segments_complete(self, conn: TTSConnection) -> None:
-        """Give the text of a sentence the server sent no word timestamps for.
-
-        The documented service times words for a few voices only. For the others, each
-        sentence (one server release with sentence aggregation) is handed to Pipecat
-        as words timed at the start of its audio once its ``complete`` arrives, so the
-        spoken text reaches the context as it plays, and an interrupted turn keeps the
-        sentences that had started. A context that received any word is left alone.
-        """
-        for ctx in list(self._contexts.values()):
-            if ctx.conn is not conn or ctx.fragments is None:
-                continue
-            stats = conn.context_stats(ctx.core_id)
-            if stats is None or stats.completes <= ctx.segments:
-                continue
-            if stats.words:
-                ctx.fragments = None  # the server times this voice: words carry the text
-                continue
-            if ctx.pending:
-                await self._push_pending(ctx)  # the sentence's audio goes first
-            start = ctx.segment_start / ctx.options.sample_rate
-            done, ctx.segments = ctx.segments, stats.completes
-            ctx.segment_start = stats.audio_bytes // 2
-            for text in ctx.fragments[done : ctx.segments]:
-                await self._add_untimed_text(ctx, text, start)
-
-    async def _add_untimed_text(self, ctx: _ServerContext, text: str, start: float) -> None:
-        words = text.split()
-        if not words:
-            return
-        no_spaces = ctx.options.language in _NO_SPACE_LANGUAGES
-        await self.add_word_timestamps(
-            [(word, start) for word in words],
-            ctx.context_id,
-            includes_inter_frame_spaces=True if no_spaces else None,
-        )
-
-    async def _on_context_ended(self, core_id: str) -> None:
-        ctx = self._context_for(core_id)
-        if ctx is None:
-            return
-        self._forget(ctx)
-        if ctx.resampler is not None:
-            tail = ctx.resampler.flush()
-            if tail:
-                frame = TTSAudioRawFrame(tail, self.sample_rate, 1, context_id=ctx.context_id)
-                await self.append_to_audio_context(ctx.context_id, frame)
-        await self.remove_audio_context(ctx.context_id)
-
-    async def _on_context_failed(self, event: ContextFailed) -> None:
-        ctx = self._context_for(event.context_id)
-        if ctx is None:
-            return
-        self._forget(ctx)
-        if await self._replay(ctx, event):
-            return
-        self._failed_contexts.add(ctx.context_id)
-        await self.append_to_audio_context(
-            ctx.context_id, error_frame(event.error, "Smallest TTS error")
-        )
-        await self.remove_audio_context(ctx.context_id)
-
-    async def _replay(self, ctx: _ServerContext, event: ContextFailed) -> bool:
-        """Resend a context that never reached the server's audio on a new socket."""
-        if (
-            event.audio_received
-            or event.error.kind is not ErrorKind.CONNECTION
-            or ctx.replays >= _MAX_REPLAYS
-            or not ctx.text
-        ):
-            return False
-        try:
-            conn = await self._ensure_socket()
-        except SmallestError as exc:
-            logger.warning(f"{self} could not reopen the socket to resend a context: {exc}")
-            return False
-        logger.debug(f"{self} resending context {ctx.context_id} on a new socket")
-        fresh = self._open_context(ctx.context_id, conn, ctx.options)
-        fresh.replays = ctx.replays + 1
-        fresh.text = ctx.text
-        if fresh.fragments is not None:
-            fresh.fragments.append(ctx.text)
-        conn.push_text(fresh.core_id, ctx.text)
-        if ctx.closed:
-            fresh.closed = True
-            await self._handle_events(conn.end_input(fresh.core_id))
-        await self._send_pending(conn)
-        return True
-
-    def _forget(self, ctx: _ServerContext) -> None:
-        self._by_core_id.pop(ctx.core_id, None)
-        if self._contexts.get(ctx.context_id) is ctx:
-            del self._contexts[ctx.context_id]
 
 
 def _resolve_language(settings: SmallestTTSSettings) -> None:

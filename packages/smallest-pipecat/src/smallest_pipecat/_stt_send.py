@@ -1,0 +1,131 @@
+"""Pulse audio out: exact 50 ms frames kept until a final covers them, the protocol's
+keepalive, and ``finalize`` sent only once every byte before it is on the socket."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING
+
+from loguru import logger
+from pipecat.frames.frames import Frame
+from websockets.exceptions import WebSocketException
+from websockets.protocol import State
+
+from smallest_core import AudioChunker, ErrorKind, SmallestError, STTStreamState, redact
+from smallest_pipecat._replay import ReplayBuffer
+from smallest_pipecat.errors import error_frame
+
+if TYPE_CHECKING:
+    from pipecat.services.stt_service import WebsocketSTTService as _Base
+else:
+    _Base = object
+
+
+class AudioSender(_Base):
+    """The sending half of :class:`~smallest_pipecat.SmallestSTTService`."""
+
+    _state: STTStreamState | None
+    _chunker: AudioChunker | None
+    _replay: ReplayBuffer | None
+    _send_lock: asyncio.Lock
+    _supervisor: asyncio.Task[None] | None
+    _finalize_owed: bool
+    _finalize_marks: list[int]
+    _finalized: asyncio.Event
+    _finalize_watch: asyncio.Task[None] | None
+    _response_timeout_s: float
+
+    async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
+        """Send audio in exact 50 ms frames."""
+        if self._chunker is None:
+            yield None
+            return
+        for chunk in self._chunker.push(audio):
+            await self._send_audio(chunk)
+        yield None
+
+    async def _send_audio(self, chunk: bytes) -> None:
+        """Keep ``chunk`` until a final covers it, and send it if a socket is open."""
+        if self._replay is None:
+            return
+        self._replay.add(chunk)
+        await self._drain()
+
+    async def _drain(self) -> None:
+        """Send the buffered audio the current socket has not had yet, in order."""
+        replay = self._replay
+        if replay is None:
+            return
+        async with self._send_lock:
+            ws = self._websocket
+            if ws is None or ws.state is not State.OPEN:
+                return
+            try:
+                while (chunk := replay.next_unsent()) is not None:
+                    await ws.send(chunk)
+                    replay.mark_sent()
+            except (OSError, WebSocketException) as exc:
+                # The reader sees the close and reconnects; the chunk stays buffered.
+                logger.debug(f"{self} sending audio failed: {redact(str(exc))}")
+
+    async def _send_rest(self) -> None:
+        if self._chunker is not None:
+            rest = self._chunker.flush()
+            if rest:
+                await self._send_audio(rest)
+
+    async def _send_keepalive(self, silence: bytes) -> None:
+        # The protocol's own keepalive message, never fake audio.
+        ws, state = self._websocket, self._state
+        if ws is None or state is None:
+            return
+        try:
+            await ws.send(state.keepalive())
+        except (OSError, WebSocketException) as exc:
+            logger.debug(f"{self} keepalive failed: {redact(str(exc))}")
+
+    async def _finalize(self) -> None:
+        if self._state is None or (self._websocket is None and self._supervisor is None):
+            return  # no socket and none coming
+        await self._send_rest()
+        self.request_finalize()  # type: ignore[no-untyped-call]
+        self._finalize_owed = True
+        await self._send_finalize()
+        if self._finalize_watch is None:
+            self._finalized.clear()
+            self._finalize_watch = self.create_task(
+                self._watch_finalize(), name="smallest-stt-finalize"
+            )
+
+    async def _send_finalize(self) -> None:
+        """Send an owed ``finalize`` once every byte before it is on the socket."""
+        state, replay = self._state, self._replay
+        if state is None or replay is None:
+            return
+        async with self._send_lock:
+            ws = self._websocket
+            if not self._finalize_owed or ws is None or ws.state is not State.OPEN:
+                return
+            if replay.unsent:
+                return  # the reconnect sends it after the audio
+            try:
+                await ws.send(state.finalize())
+            except (OSError, WebSocketException) as exc:
+                logger.warning(f"{self} sending finalize failed: {redact(str(exc))}")
+                return
+            self._finalize_owed = False
+            self._finalize_marks.append(replay.sent_position)
+
+    async def _watch_finalize(self) -> None:
+        """Report a ``finalize`` that gets no final transcript in time."""
+        try:
+            await asyncio.wait_for(self._finalized.wait(), self._response_timeout_s)
+        except TimeoutError:
+            error = SmallestError(
+                f"no final transcript within {self._response_timeout_s:g} s of finalize",
+                kind=ErrorKind.TIMEOUT,
+            )
+            await self.push_error_frame(error_frame(error, "Smallest STT timed out"))
+        finally:
+            self._finalize_watch = None

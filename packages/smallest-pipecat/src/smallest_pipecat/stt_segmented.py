@@ -1,0 +1,258 @@
+"""Pulse pre-recorded transcription of each spoken segment (``POST /waves/v1/stt/``).
+
+Pipecat's VAD cuts the user's speech into segments; each one is uploaded as a WAV file to
+Pulse or Pulse Pro and answered with one final transcript, optionally with the speaker's
+emotion and gender. For pipelines that prefer one request per utterance to a socket.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from loguru import logger
+from pipecat.frames.frames import Frame, TranscriptionFrame
+from pipecat.services.settings import STTSettings
+from pipecat.services.stt_service import SegmentedSTTService
+from pipecat.transcriptions.language import Language
+from pipecat.utils.errors import ErrorCategory
+from pipecat.utils.time import time_now_iso8601
+from pipecat.utils.types import NOT_GIVEN, NotGiven, is_given
+
+from smallest_core import (
+    Endpoints,
+    ErrorKind,
+    SmallestError,
+    STTOptions,
+    check_batch_stt,
+    check_duration,
+    parse_batch_response,
+    redact,
+    resolve_api_key,
+)
+from smallest_pipecat._common import http_error, read_bounded, request_headers
+from smallest_pipecat._kwargs import check_kwargs
+from smallest_pipecat._stt_wire import check_region, routed, speaker_metadata
+from smallest_pipecat.errors import error_frame
+from smallest_pipecat.languages import language_from_code, stt_language
+
+_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+_MOVED = {
+    "params": "InputParams are replaced by settings=SmallestSegmentedSTTService.Settings(...)",
+    "encoding": "segments are uploaded as WAV; the server reads the format from the file",
+}
+
+
+@dataclass
+class SmallestSegmentedSTTSettings(STTSettings):
+    """Settings of :class:`SmallestSegmentedSTTService` (each applies to the next segment).
+
+    Parameters:
+        word_timestamps: Words with start/end/confidence on the transcript's ``result``.
+        diarize: Speaker labels on words.
+        emotion_detection: Emotion scores in ``TranscriptionFrame.metadata``.
+        gender_detection: The speaker's gender in ``TranscriptionFrame.metadata``.
+        redact_pii, redact_pci: Replace personal / payment data in the transcript.
+    """
+
+    word_timestamps: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    diarize: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    emotion_detection: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    gender_detection: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    redact_pii: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    redact_pci: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+
+
+class SmallestSegmentedSTTService(SegmentedSTTService):
+    """Smallest AI Pulse / Pulse Pro transcription of each VAD segment.
+
+    Example::
+
+        stt = SmallestSegmentedSTTService(
+            settings=SmallestSegmentedSTTService.Settings(
+                model="pulse-pro", emotion_detection=True
+            ),
+        )
+
+    A segment the server hears no words in gives no ``TranscriptionFrame``: it is logged
+    as a warning and reported to ``on_empty_transcript(service, duration_s)``.
+    """
+
+    Settings = SmallestSegmentedSTTSettings
+    _settings: SmallestSegmentedSTTSettings
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        sample_rate: int | None = None,
+        region: str = "auto",
+        timeout_s: float = 60.0,
+        expire_content: bool = False,
+        settings: SmallestSegmentedSTTSettings | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Create the service.
+
+        Args:
+            api_key: Smallest API key (default: ``SMALLEST_API_KEY``).
+            base_url: API root (default: ``SMALLEST_BASE_URL`` or https://api.smallest.ai).
+            sample_rate: Input rate; default the pipeline's.
+            region: ``"auto"``, ``"india"`` or ``"us"`` (see :class:`SmallestSTTService`).
+            timeout_s: Total time allowed for one segment's request.
+            expire_content: Ask the server to delete the audio after 7 days.
+            settings: Model (``pulse`` or ``pulse-pro``), language and outputs.
+            **kwargs: Passed to :class:`SegmentedSTTService`; unknown names raise
+                ``TypeError``.
+        """
+        check_kwargs(
+            "SmallestSegmentedSTTService",
+            SegmentedSTTService,
+            kwargs,
+            settings=SmallestSegmentedSTTSettings,
+            moved=_MOVED,
+        )
+        store = self.Settings(
+            model="pulse",
+            language="en",
+            word_timestamps=False,
+            diarize=False,
+            emotion_detection=False,
+            gender_detection=False,
+            redact_pii=False,
+            redact_pci=False,
+        )
+        if settings is not None:
+            store.apply_update(settings)
+        store.language = stt_language(store.language) if store.language else "en"
+        self._region = check_region(region)
+        self._endpoints = Endpoints.resolve(base_url)
+        self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
+        self._timeout = aiohttp.ClientTimeout(total=check_duration("timeout_s", timeout_s))
+        self._expire_content = expire_content
+        options = _options(store)
+        routed(self._endpoints, options.language, self._region)
+        super().__init__(sample_rate=sample_rate, settings=store, **kwargs)
+        self._session: aiohttp.ClientSession | None = None
+        self._register_event_handler("on_empty_transcript")
+
+    def can_generate_metrics(self) -> bool:
+        """TTFB and usage metrics are reported."""
+        return True
+
+    def language_to_service_language(self, language: Language) -> str | None:
+        """The Pulse code for ``language``; ``ValueError`` names the allowed codes."""
+        return stt_language(language)
+
+    async def start(self, frame: Any) -> None:
+        """Open the HTTP session."""
+        await super().start(frame)
+        self._session = aiohttp.ClientSession(timeout=self._timeout)
+
+    async def stop(self, frame: Any) -> None:
+        """Transcribe what is queued, then close the HTTP session."""
+        await super().stop(frame)
+        await self._close_session()
+
+    async def cancel(self, frame: Any) -> None:
+        """Close the HTTP session."""
+        await super().cancel(frame)
+        await self._close_session()
+
+    async def cleanup(self) -> None:
+        """Close the HTTP session."""
+        await super().cleanup()  # type: ignore[no-untyped-call]
+        await self._close_session()
+
+    async def _close_session(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    async def _update_settings(self, delta: Any) -> dict[str, Any]:
+        """Apply a delta to the next segment; an invalid one is refused with an error."""
+        prospective = copy.deepcopy(self._settings)
+        prospective.apply_update(delta)
+        try:
+            prospective.language = stt_language(prospective.language or "en")
+            routed(self._endpoints, _options(prospective).language, self._region)
+        except ValueError as exc:
+            await self.push_error(
+                f"Smallest STT settings rejected: {exc}", category=ErrorCategory.APPLICATION
+            )
+            return {}
+        if is_given(delta.language) and delta.language is not None:
+            delta.language = prospective.language
+        return await super()._update_settings(delta)
+
+    async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
+        """Upload one WAV segment and yield its transcript."""
+        options = _options(self._settings)
+        query = options.query()
+        for name in ("encoding", "sample_rate"):  # the WAV header says both
+            query.pop(name, None)
+        url = routed(self._endpoints, options.language, self._region).stt_http(query)
+        headers = {
+            "Content-Type": "audio/wav",
+            **request_headers(self._api_key, expire_content=self._expire_content),
+        }
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        await self.start_ttfb_metrics()
+        try:
+            async with self._session.post(
+                url, data=audio, headers=headers, allow_redirects=False
+            ) as response:
+                if not 200 <= response.status < 300:
+                    raise await http_error(response, "STT")
+                body = await read_bounded(response, _MAX_RESPONSE_BYTES)
+                result = parse_batch_response(response.status, body, dict(response.headers))
+        except SmallestError as exc:
+            yield error_frame(exc, "Smallest STT error")
+            return
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = SmallestError(
+                f"STT request failed: {redact(str(exc))}", kind=ErrorKind.CONNECTION
+            )
+            yield error_frame(error, "Smallest STT error")
+            return
+        finally:
+            await self.stop_ttfb_metrics()
+        text = result.text.strip()
+        if not text:
+            duration = result.duration or 0.0
+            logger.warning(f"{self} heard no words in a {duration:.2f} s segment")
+            await self._call_event_handler("on_empty_transcript", duration)
+            yield None
+            return
+        language = language_from_code(result.language or options.language)
+        frame = TranscriptionFrame(text, self._user_id, time_now_iso8601(), language, result=result)
+        frame.metadata.update(speaker_metadata(result.emotions, result.gender))
+        yield frame
+
+
+def _options(settings: SmallestSegmentedSTTSettings) -> STTOptions:
+    def flag(name: str) -> bool:
+        return getattr(settings, name) is True
+
+    model = settings.model if is_given(settings.model) and settings.model else "pulse"
+    language = settings.language if is_given(settings.language) and settings.language else "en"
+    options = STTOptions(
+        language=str(language),
+        model=str(model),
+        word_timestamps=flag("word_timestamps"),
+        diarize=flag("diarize"),
+        redact_pii=flag("redact_pii"),
+        redact_pci=flag("redact_pci"),
+        emotion_detection=flag("emotion_detection"),
+        gender_detection=flag("gender_detection"),
+    )
+    check_batch_stt(options)
+    return options
+
+
+__all__ = ["SmallestSegmentedSTTService", "SmallestSegmentedSTTSettings"]

@@ -1,0 +1,331 @@
+"""Lightning v4 text-to-speech over its live session (``WS /waves/v1/lightning-v4/live``).
+
+A protocol of its own (turns, not continuation contexts), so a service of its own, named
+the way Pipecat names a provider's model-variant services. Each sentence of a Pipecat
+audio context is one v4 turn on one persistent socket; the core's
+:class:`~smallest_core.LightningV4Session` routes the audio of each turn, and the context
+ends once its last turn has. Barge-in sends ``interrupt`` on the same socket; audio of an
+interrupted turn is dropped by the core, never played in the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from loguru import logger
+from pipecat.frames.frames import ErrorFrame, Frame
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.services.tts_service import WebsocketTTSService
+from pipecat.transcriptions.language import Language
+from pipecat.utils.errors import ErrorCategory
+from pipecat.utils.types import is_given
+from websockets.exceptions import WebSocketException
+from websockets.protocol import State
+
+from smallest_core import (
+    Endpoints,
+    ErrorKind,
+    LightningV4Session,
+    SmallestError,
+    check_duration,
+    redact,
+    resolve_api_key,
+)
+from smallest_pipecat._common import check_sample_rate, connect_error, ws_options
+from smallest_pipecat._failures import ReportedFailures
+from smallest_pipecat._kwargs import check_kwargs
+from smallest_pipecat._resample import stream_resampler
+from smallest_pipecat._v4_receive import V4Context, V4Receiver
+from smallest_pipecat._v4_user_audio import CallerTurns
+from smallest_pipecat.settings_v4 import (
+    V4_SAMPLE_RATES,
+    SmallestLightningV4TTSSettings,
+    initial_v4_settings,
+    v4_language,
+    v4_options,
+)
+from smallest_pipecat.tts import TTS_MOVED
+
+DEFAULT_RESPONSE_TIMEOUT_S = 10.0
+"""How long the server may stay silent while a turn is queued or speaking."""
+_CONNECT_TIMEOUT_S = 10.0
+
+
+class SmallestLightningV4TTSService(V4Receiver, ReportedFailures, WebsocketTTSService):
+    """Smallest AI Lightning v4 (beta) over one persistent live session.
+
+    Example::
+
+        tts = SmallestLightningV4TTSService(
+            settings=SmallestLightningV4TTSService.Settings(voice="brannock"),
+        )
+    """
+
+    Settings = SmallestLightningV4TTSSettings
+    _settings: SmallestLightningV4TTSSettings
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        sample_rate: int | None = None,
+        user_audio: bool = True,
+        response_timeout_s: float = DEFAULT_RESPONSE_TIMEOUT_S,
+        expire_content: bool = False,
+        settings: SmallestLightningV4TTSSettings | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Create the service.
+
+        Args:
+            api_key: Smallest API key (default: ``SMALLEST_API_KEY``).
+            base_url: API root (default: ``SMALLEST_BASE_URL`` or https://api.smallest.ai).
+            sample_rate: Output rate; default the pipeline's. Rates v4 does not produce
+                (22050) are requested at 24000 and resampled.
+            user_audio: Send the caller's last turn (transcript and audio) before each
+                reply, so the voice follows the conversation (see :meth:`add_user_turn`).
+            response_timeout_s: Fail the turns the server owes audio when it stays
+                silent this long; the socket is then replaced.
+            expire_content: Ask the server to delete the content after 7 days.
+            settings: Voice, language, speed, content filter (connection options: a
+                change opens a new session once the current turns are over).
+            **kwargs: Passed to :class:`WebsocketTTSService`; unknown names raise
+                ``TypeError``.
+        """
+        check_kwargs(
+            "SmallestLightningV4TTSService",
+            WebsocketTTSService,
+            kwargs,
+            settings=SmallestLightningV4TTSSettings,
+            moved=TTS_MOVED,
+        )
+        store = initial_v4_settings(settings)
+        check_sample_rate(sample_rate)
+        self._response_timeout_s = check_duration("response_timeout_s", response_timeout_s)
+        self._endpoints = Endpoints.resolve(base_url)
+        self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
+        self._expire_content = expire_content
+        v4_options(store, _v4_rate(sample_rate or 24000))
+        super().__init__(
+            push_text_frames=True,
+            push_stop_frames=True,
+            push_start_frame=True,
+            sample_rate=sample_rate,
+            settings=store,
+            **kwargs,
+        )
+        self._session: LightningV4Session | None = None
+        self._stale = False
+        """Settings changed: the next turn after the current ones opens a new session."""
+        self._reported: LightningV4Session | None = None
+        """The session whose failure was reported (each is reported once)."""
+        self._contexts: dict[str, V4Context] = {}
+        self._turn_context: dict[str, str] = {}
+        self._failed_contexts: set[str] = set()
+        self._caller = CallerTurns() if user_audio else None
+        self._socket_lock = asyncio.Lock()
+        self._socket_ready = asyncio.Event()
+        self._receive_task: asyncio.Task[None] | None = None
+        self._recv_timeout: asyncio.Timeout | None = None
+        self.connections_opened = 0
+
+    # ------------------------------------------------------------------ public API
+    def can_generate_metrics(self) -> bool:
+        """TTFB and usage metrics are reported."""
+        return True
+
+    def language_to_service_language(self, language: Language) -> str | None:
+        """``en`` (or ``auto``); other languages raise ``ValueError``."""
+        return v4_language(language)
+
+    async def add_user_turn(self, text: str) -> None:
+        """The caller's words for the audio captured between the user's last
+        ``UserStartedSpeakingFrame`` and ``UserStoppedSpeakingFrame``; sent before the
+        next reply. Final ``TranscriptionFrame``s reaching this service are used the same
+        way, so calling this is needed only where they do not."""
+        if self._caller is not None:
+            self._caller.set_text(text)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, frame: Any) -> None:
+        """Open the session when the pipeline starts."""
+        await super().start(frame)
+        await self._connect()
+
+    async def _connect(self) -> None:
+        await super()._connect()  # type: ignore[no-untyped-call]
+        if self._receive_task is None:
+            self._receive_task = self.create_task(self._receive_loop(), name="smallest-v4-recv")
+        try:
+            await self._ensure_session()
+        except SmallestError as exc:
+            await self.push_error_frame(self._error_frame(exc))
+
+    async def _disconnect(self) -> None:
+        await super()._disconnect()  # type: ignore[no-untyped-call]
+        if self._receive_task is not None:
+            await self.cancel_task(self._receive_task)
+            self._receive_task = None
+        await self._disconnect_websocket()
+        self._contexts.clear()
+        self._turn_context.clear()
+
+    async def _connect_websocket(self) -> None:
+        await self._ensure_session()
+
+    async def _disconnect_websocket(self) -> None:
+        ws, session = self._websocket, self._session
+        self._websocket, self._session = None, None
+        self._socket_ready.clear()
+        if ws is None:
+            return
+        if session is not None:
+            session.end()
+            with contextlib.suppress(OSError, WebSocketException):
+                for message in session.data_to_send():
+                    await ws.send(message)
+        try:
+            await ws.close()
+        except (OSError, WebSocketException) as exc:
+            logger.debug(f"{self} closing the socket failed: {redact(str(exc))}")
+        await self._call_event_handler("on_disconnected")
+
+    async def _ensure_session(self) -> LightningV4Session:
+        """The open session, opening one first if there is none (or settings changed)."""
+        async with self._socket_lock:
+            ws, session = self._websocket, self._session
+            if self._stale and session is not None and not session.busy:
+                await self._disconnect_websocket()
+                ws, session = None, None
+            open_ = ws is not None and ws.state is State.OPEN
+            if open_ and session is not None and not session.closed:
+                return session
+            self._stale = False
+            options = v4_options(self._settings, _v4_rate(self.sample_rate))
+            url = options.url(self._endpoints)
+            connect = ws_options(self._api_key, expire_content=self._expire_content)
+            try:
+                ws = await asyncio.wait_for(
+                    self._websocket_connect(url, **connect), _CONNECT_TIMEOUT_S
+                )
+            except TimeoutError as exc:
+                raise SmallestError(
+                    "timed out opening the Lightning v4 socket", kind=ErrorKind.CONNECTION
+                ) from exc
+            except Exception as exc:
+                raise connect_error(exc, url, "Lightning v4") from None
+            self._websocket = ws
+            self._session = LightningV4Session(options)
+            self.connections_opened += 1
+            self._socket_ready.set()
+            await self._call_event_handler("on_connected")
+            return self._session
+
+    # ------------------------------------------------------------------ synthesis
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        """Capture the caller's turn (audio and words) for ``user_audio``."""
+        if self._caller is not None:
+            self._caller.observe(frame)
+        await super().process_frame(frame, direction)
+
+    async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame | None, None]:
+        """Speak ``text`` as the next v4 turn of the context."""
+        try:
+            session = await self._ensure_session()
+        except SmallestError as exc:
+            self._failed_contexts.add(context_id)
+            yield self._error_frame(exc)
+            return
+        ctx = self._contexts.get(context_id)
+        if ctx is None:
+            ctx = self._contexts[context_id] = V4Context()
+            if session.sample_rate != self.sample_rate:
+                ctx.resampler = stream_resampler(session.sample_rate, self.sample_rate)
+            self._send_caller_turn(session)
+        try:
+            turn_id = session.speak(text)
+        except ValueError as exc:
+            yield ErrorFrame(
+                f"Smallest TTS text refused: {exc}", category=ErrorCategory.APPLICATION
+            )
+            return
+        ctx.turns.add(turn_id)
+        self._turn_context[turn_id] = context_id
+        timeout = self._recv_timeout
+        if timeout is not None and timeout.when() is None:  # the reader was idle
+            timeout.reschedule(asyncio.get_running_loop().time() + self._response_timeout_s)
+        await self._handle_events(session, session.events())
+        await self._send_out(session)
+        await self.start_tts_usage_metrics(text)
+        yield None
+
+    def _send_caller_turn(self, session: LightningV4Session) -> None:
+        turn = self._caller.take() if self._caller is not None else None
+        if turn is None:
+            return
+        try:
+            session.add_user_turn(*turn)
+        except ValueError as exc:
+            logger.debug(f"{self} caller turn not sent: {exc}")
+
+    async def flush_audio(self, context_id: str | None = None) -> None:
+        """The Pipecat turn is over: the context ends with its last v4 turn."""
+        ctx = self._contexts.get(context_id or "")
+        if context_id is None or ctx is None:
+            if context_id is not None and context_id in self._failed_contexts:
+                await self.remove_audio_context(context_id)
+            return
+        ctx.flushed = True
+        if not ctx.turns:
+            await self._finish(context_id)
+
+    async def on_audio_context_interrupted(self, context_id: str) -> None:
+        """Barge-in: ``interrupt`` on the same socket; the turn's audio goes nowhere.
+
+        The server stops every turn it has (v4 has no per-turn cancel), so nothing is
+        sent when this context has no turn left there; turns of other contexts stopped
+        with it end those contexts as usual.
+        """
+        ctx = self._contexts.pop(context_id, None)
+        session = self._session
+        if ctx is not None:
+            for turn_id in ctx.turns:
+                self._turn_context.pop(turn_id, None)
+            if ctx.turns and session is not None and not session.closed:
+                session.interrupt()
+                await self._handle_events(session, session.events())
+                await self._send_out(session)
+        await self.stop_all_metrics()  # type: ignore[no-untyped-call]
+        await super().on_audio_context_interrupted(context_id)
+
+    async def _update_settings(self, delta: Any) -> dict[str, Any]:
+        """Apply a delta; connection options take effect on a new session."""
+        candidate = copy.deepcopy(self._settings)
+        candidate.apply_update(delta)
+        try:
+            candidate.language = v4_language(candidate.language)
+            v4_options(candidate, _v4_rate(self.sample_rate))
+        except ValueError as exc:
+            await self.push_error(
+                f"Smallest TTS settings rejected: {exc}", category=ErrorCategory.APPLICATION
+            )
+            return {}
+        if is_given(delta.language) and delta.language is not None:
+            delta.language = candidate.language
+        changed = await super()._update_settings(delta)
+        if changed:
+            self._stale = True
+        return changed
+
+
+def _v4_rate(sample_rate: int) -> int:
+    """``sample_rate`` if v4 produces it, else 24000 (resampled locally)."""
+    return sample_rate if sample_rate in V4_SAMPLE_RATES else 24000
+
+
+__all__ = ["DEFAULT_RESPONSE_TIMEOUT_S", "SmallestLightningV4TTSService"]
