@@ -139,3 +139,14 @@ def test_affect_needs_v3_2_and_v3_2_is_http_only():
         TTSOptions(model="lightning_v3.2", voice_id="v32voice").check_websocket()
     with pytest.raises(ValueError, match="en, hi, auto"):
         TTSOptions(model="lightning_v3.2", voice_id="v32voice", language="de")
+
+
+def test_a_tts_session_id_is_sent_with_every_request() -> None:
+    from smallest_core import http_request_body
+
+    opts = TTSOptions(session_id="call-7")
+    assert opts.request_fields()["session_id"] == "call-7"
+    assert http_request_body(opts, "Hi.")["session_id"] == "call-7"
+    assert "session_id" not in TTSOptions().request_fields()
+    with pytest.raises(ValueError, match="session_id"):
+        TTSOptions(session_id="no spaces allowed")

@@ -86,9 +86,14 @@ class TTSOptions:
     pronunciation_dicts: tuple[str, ...] = field(default_factory=tuple)
     affect: Affect | None = None
     """Lightning v3.2 only: how the utterance sounds (emotion, pitch, instruction...)."""
+    session_id: str | None = None
+    """The caller's own id for the session (e.g. the room or call id); the server echoes
+    it as ``external_session_id`` / ``X-External-Session-Id``."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", catalog.normalize_tts_model(self.model))
+        if self.session_id is not None:
+            check_session_id(self.session_id)
         if self.affect is not None:
             if not isinstance(self.affect, Affect):
                 raise ValueError(f"affect must be an Affect, got {self.affect!r}")
@@ -163,6 +168,8 @@ class TTSOptions:
             fields["pronunciation_dicts"] = list(self.pronunciation_dicts)
         if self.affect is not None:
             fields.update(self.affect.fields())
+        if self.session_id is not None:
+            fields["session_id"] = self.session_id
         return fields
 
 
