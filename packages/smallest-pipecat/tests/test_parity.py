@@ -1,5 +1,6 @@
 """Options of the official plugins the API carries: pronunciation dictionaries, the
-number language, math notation, the content filter, and the content-expiry opt-in."""
+number language, math notation, the content filter, the session id and the
+content-expiry opt-in."""
 
 from __future__ import annotations
 
@@ -29,12 +30,14 @@ PARITY = {
     "number_pronunciation_language": "hi",
     "math_notation": True,
     "content_filter": "flag",
+    "session_id": "call-42",
 }
 EXPECTED = {
     "pronunciation_dicts": ["dict_brand_names"],
     "number_pronunciation_language": "hi",
     "math_notation": True,
     "content_filter": {"enabled": True, "action": "flag"},
+    "session_id": "call-42",
 }
 PCM = b"\x10\x00\xf0\xff" * 1200
 

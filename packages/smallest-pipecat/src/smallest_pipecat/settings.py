@@ -33,6 +33,7 @@ class SmallestTTSSettings(TTSSettings):
             for the end of a sentence (WebSocket only); ``None`` leaves the server default.
         number_pronunciation_language: Language numbers are read in (one of the model's).
         pronunciation_dicts: Ids of pronunciation dictionaries to apply.
+        session_id: Your own id for the session (e.g. the call id), echoed by the server.
         emotion, pitch, volume, prosody, accent, instruction: Lightning v3.2 only (HTTP):
             how the next utterances sound; change them per utterance with
             ``TTSUpdateSettingsFrame``. ``None`` leaves the server default.
@@ -46,6 +47,7 @@ class SmallestTTSSettings(TTSSettings):
     pronunciation_dicts: tuple[str, ...] | NotGiven | None = field(
         default_factory=lambda: NOT_GIVEN
     )
+    session_id: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
     emotion: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
     pitch: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
     volume: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
@@ -72,6 +74,7 @@ def initial_tts_settings(
         max_buffer_delay_ms=max_buffer_delay_ms,
         number_pronunciation_language=None,
         pronunciation_dicts=None,
+        session_id=None,
         emotion=None,
         pitch=None,
         volume=None,
@@ -134,6 +137,7 @@ def tts_options(
         number_pronunciation_language=given(settings.number_pronunciation_language),
         pronunciation_dicts=tuple(given(settings.pronunciation_dicts, ())),
         affect=_affect(settings),
+        session_id=given(settings.session_id),
     )
 
 
