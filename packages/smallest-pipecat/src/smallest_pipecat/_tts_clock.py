@@ -1,6 +1,6 @@
-"""The response clock of the Lightning socket service: it runs only while the server
-owes a context an answer, keeps Pipecat's quiet timer from cutting such a context, and
-fails a context the server stays silent on for ``response_timeout_s``."""
+"""The response clock of the Lightning socket service: when the server owes a context an
+answer is the core's rule (:class:`~smallest_core.ResponseDeadline`); this keeps Pipecat's
+quiet timer from cutting such a context, and fails one the server stays silent on."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from smallest_core import (
     ContextState,
     ErrorKind,
+    ResponseDeadline,
     SmallestError,
     TTSConnection,
     TTSEvent,
@@ -37,10 +38,12 @@ class ServerContext:
     closed: bool = False
     replays: int = 0
     resampler: PcmResampler | None = None
-    unanswered: bool = False
-    """Text was pushed and no frame has arrived for it since."""
-    owed_since: float | None = None
-    """When the server started owing this context an answer (``None``: it owes nothing)."""
+    owed: ResponseDeadline | None = None
+    """When the server owes this context its next frame (set when the context opens)."""
+    text_unstamped: bool = False
+    """Text was pushed since the clock last saw a send."""
+    close_stamped: bool = False
+    """The clock has seen the closing message go out."""
     pending: list[bytes] = field(default_factory=list)
     """Audio parsed but not yet handed to the audio context (see ``_on_audio``)."""
     fragments: list[str] | None = None
@@ -70,32 +73,44 @@ class ResponseClock(_Base):
         async def _handle_events(self, events: list[TTSEvent]) -> None:
             raise NotImplementedError
 
-    def _owed(self, conn: TTSConnection) -> list[ServerContext]:
-        return [c for c in self._contexts.values() if c.conn is conn and c.owed_since is not None]
+    def _owed(self, conn: TTSConnection) -> list[tuple[ServerContext, float]]:
+        """The contexts on ``conn`` the server owes a frame, with when it is due."""
+        pending = conn.next_deadline() or 0.0  # the core's own decision is not silence
+        owed = []
+        for ctx in self._contexts.values():
+            if ctx.conn is conn and ctx.owed is not None:
+                due = ctx.owed.due(pending)
+                if due is not None:
+                    owed.append((ctx, due))
+        return owed
 
     def _start_owing(self, conn: TTSConnection) -> None:
-        """Start the response clock of contexts the server now owes an answer.
-
-        That is a context whose closing fragment went out, or (with no server-side
-        buffering, as in sentence aggregation) one whose latest text is unanswered.
-        """
+        """Tell each context's clock what just went out on ``conn``."""
         now = asyncio.get_running_loop().time()
         for ctx in self._contexts.values():
-            if ctx.conn is not conn or ctx.owed_since is not None:
+            if ctx.conn is not conn or ctx.owed is None:
                 continue
             state = conn.context_state(ctx.core_id)
-            eager = ctx.unanswered and ctx.options.max_buffer_delay_ms == 0
-            if state is ContextState.CLOSING or (state is ContextState.OPEN and eager):
-                ctx.owed_since = now
-                if self._next_keepalive is None:
-                    self._next_keepalive = now + self._keepalive_interval()
-                self._wake_by(min(now + self._response_timeout_s, self._next_keepalive))
+            if state not in (ContextState.OPEN, ContextState.CLOSING):
+                continue  # held or over: nothing of it is at the server now
+            if ctx.text_unstamped:
+                ctx.owed.sent(now, closing=False)
+                ctx.text_unstamped = False
+            if state is ContextState.CLOSING and not ctx.close_stamped:
+                ctx.owed.sent(now, closing=True)
+                ctx.close_stamped = True
+            due = ctx.owed.due()
+            if due is None:
+                continue
+            if self._next_keepalive is None:
+                self._next_keepalive = now + self._keepalive_interval()
+            self._wake_by(min(due, self._next_keepalive))
 
     @staticmethod
     def _restart_clock(ctx: ServerContext) -> None:
-        """A frame arrived for a context: its clock restarts if it is closing, else stops."""
-        ctx.unanswered = False
-        ctx.owed_since = asyncio.get_running_loop().time() if ctx.closed else None
+        """A frame arrived for a context: the server answered what it was sent."""
+        if ctx.owed is not None:
+            ctx.owed.answered(asyncio.get_running_loop().time())
 
     def _wake_by(self, when: float) -> None:
         timeout = self._recv_timeout
@@ -106,7 +121,7 @@ class ResponseClock(_Base):
 
     def _next_wakeup(self, conn: TTSConnection) -> float | None:
         owed = self._owed(conn)
-        times = [c.owed_since + self._response_timeout_s for c in owed if c.owed_since]
+        times = [due for _, due in owed]
         if not owed:
             self._next_keepalive = None
         elif self._next_keepalive is not None:
@@ -124,14 +139,14 @@ class ResponseClock(_Base):
         the server owes it audio, the response timeout is what decides instead."""
         if self._next_keepalive is None or now < self._next_keepalive:
             return
-        for ctx in self._owed(conn):
+        for ctx, _ in self._owed(conn):
             self._refresh_audio_context(ctx.context_id)
         self._next_keepalive = now + self._keepalive_interval()
 
     async def _fail_silent_contexts(self, conn: TTSConnection, now: float) -> bool:
         """Fail every context the server owes an answer for too long; True if any."""
         limit = self._response_timeout_s
-        expired = [c for c in self._owed(conn) if c.owed_since and now >= c.owed_since + limit]
+        expired = [ctx for ctx, due in self._owed(conn) if now >= due]
         for ctx in expired:
             self._forget(ctx)
             await self._handle_events(conn.cancel(ctx.core_id))

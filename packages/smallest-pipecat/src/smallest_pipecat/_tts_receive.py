@@ -18,7 +18,6 @@ from smallest_core import (
     ConnectionFailed,
     ContextEnded,
     ContextFailed,
-    ErrorKind,
     FrameIgnored,
     SmallestError,
     TTSConnection,
@@ -27,11 +26,11 @@ from smallest_core import (
     WordReceived,
     is_idle_timeout,
     redact,
+    should_replay,
 )
 from smallest_pipecat._tts_clock import ResponseClock, ServerContext
 from smallest_pipecat.errors import error_frame
 
-_MAX_REPLAYS = 3
 _NO_SPACE_LANGUAGES = frozenset({"zh", "ja"})
 
 
@@ -247,12 +246,10 @@ class TTSReceiver(ResponseClock):
 
     async def _replay(self, ctx: ServerContext, event: ContextFailed) -> bool:
         """Resend a context that never reached the server's audio on a new socket."""
-        if (
-            event.audio_received
-            or event.error.kind is not ErrorKind.CONNECTION
-            or ctx.replays >= _MAX_REPLAYS
-            or not ctx.text
-        ):
+        replayable = should_replay(
+            event.error, audio_received=event.audio_received, replays=ctx.replays
+        )
+        if not replayable or not ctx.text:
             return False
         try:
             conn = await self._ensure_socket()
@@ -263,6 +260,7 @@ class TTSReceiver(ResponseClock):
         fresh = self._open_context(ctx.context_id, conn, ctx.options)
         fresh.replays = ctx.replays + 1
         fresh.text = ctx.text
+        fresh.text_unstamped = True
         if fresh.fragments is not None:
             fresh.fragments.append(ctx.text)
         conn.push_text(fresh.core_id, ctx.text)

@@ -27,6 +27,7 @@ from websockets.protocol import State
 from smallest_core import (
     Endpoints,
     ErrorKind,
+    ResponseDeadline,
     SmallestError,
     TTSConnection,
     TTSOptions,
@@ -313,7 +314,7 @@ class SmallestTTSService(TTSReceiver, ReportedFailures, WebsocketTTSService):
         ctx.text += text
         if ctx.fragments is not None:
             ctx.fragments.append(text)
-        ctx.unanswered = True
+        ctx.text_unstamped = True
         ctx.conn.push_text(ctx.core_id, text)
         await self._send_pending(ctx.conn)
         await self.start_tts_usage_metrics(text)
@@ -334,6 +335,7 @@ class SmallestTTSService(TTSReceiver, ReportedFailures, WebsocketTTSService):
         if options.sample_rate != self.sample_rate:
             resampler = stream_resampler(options.sample_rate, self.sample_rate)
         ctx = ServerContext(context_id, core_id, conn, options, resampler=resampler)
+        ctx.owed = ResponseDeadline.for_options(self._response_timeout_s, options)
         if self._word_timestamps and options.max_buffer_delay_ms == 0:
             ctx.fragments = []  # each sentence is released at once: one segment each
         self._contexts[context_id] = ctx
