@@ -25,6 +25,7 @@ from smallest_core import (
     parse_voices,
     redact,
 )
+from smallest_core.aio import read_bounded
 from smallest_pipecat._version import __version__
 
 PACKAGE = "smallest-pipecat"
@@ -139,19 +140,6 @@ def check_sample_rate(sample_rate: int | None) -> None:
 def first_supported_rate(sample_rate: int) -> int:
     """``sample_rate`` if Lightning produces it, else 24000 (resampled locally)."""
     return sample_rate if sample_rate in catalog.TTS_SAMPLE_RATES else _FALLBACK_RATE
-
-
-async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """At most ``limit`` bytes of ``response``'s body (the rest is never read)."""
-    parts: list[bytes] = []
-    size = 0
-    while size < limit:
-        chunk = await response.content.read(limit - size)
-        if not chunk:
-            break
-        parts.append(chunk)
-        size += len(chunk)
-    return b"".join(parts)
 
 
 async def http_error(response: aiohttp.ClientResponse, what: str) -> SmallestError:

@@ -34,12 +34,12 @@ from smallest_core import (
     redact,
     resolve_api_key,
 )
+from smallest_core.aio import read_bounded
 from smallest_pipecat._common import (
     check_sample_rate,
     fetch_voices,
     first_supported_rate,
     http_error,
-    read_bounded,
     request_headers,
 )
 from smallest_pipecat._failures import ReportedFailures

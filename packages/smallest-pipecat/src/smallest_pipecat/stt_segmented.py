@@ -33,7 +33,8 @@ from smallest_core import (
     redact,
     resolve_api_key,
 )
-from smallest_pipecat._common import http_error, read_bounded, request_headers
+from smallest_core.aio import read_bounded
+from smallest_pipecat._common import http_error, request_headers
 from smallest_pipecat._kwargs import check_kwargs
 from smallest_pipecat._stt_wire import check_region, routed, speaker_metadata
 from smallest_pipecat.errors import error_frame
