@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -83,3 +84,12 @@ async def speak(engine: Any, tokens: list[str]) -> list[tts.SynthesizedAudio]:
             stream.push_text(token)
         stream.end_input()
         return await collect(stream)
+
+
+async def until(condition: Callable[[], object], what: str, limit_s: float = 5.0) -> None:
+    """Wait (bounded) until ``condition()`` holds, polling every 10 ms."""
+    for _ in range(int(limit_s * 100)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -15,9 +15,9 @@ from livekit.agents.voice import io
 from stt_audio import frames, utterance
 
 from conftest import key
-from smallest_core import DEFAULT_VOICE
+from smallest_core import DEFAULT_VOICE, Affect
 from smallest_emulator import Emulator
-from smallest_livekit import STT, TTS
+from smallest_livekit import STT, TTS, LightningV4TTS
 
 REPLY = ["Sure", ",", " I", " can", " help", " with", " that", "."]
 
@@ -92,7 +92,7 @@ class FakeTextOutput(io.TextOutput):
 
 
 async def _voice_turn(
-    emu: Emulator, tts_engine: TTS, **options: Any
+    emu: Emulator, tts_engine: Any, **options: Any
 ) -> tuple[list[tuple[str, str | None]], FakeAudioOutput, FakeTextOutput]:
     """One user utterance and the agent's spoken reply through a real AgentSession."""
     stt_engine = STT(api_key=key(transcript="can you help me"), base_url=emu.base_url)
@@ -163,3 +163,29 @@ async def test_aligned_transcript_with_and_without_word_timestamps(
     rec = emu.tts_log[-1]
     assert (rec.voice_id, rec.text) == (voice, "".join(REPLY))
     assert len(speaker.pcm) >= len(rec.pcm)
+
+
+async def test_lightning_v4_voice_turn_through_agent_session(emu: Emulator) -> None:
+    tts_engine = LightningV4TTS(api_key=key(), base_url=emu.base_url, sample_rate=24000)
+    roles, speaker, _ = await _voice_turn(emu, tts_engine)
+    assert roles[1] == ("assistant", "".join(REPLY))
+    turns = [r for r in emu.tts_log if r.transport == "v4"]
+    assert "".join(r.text for r in turns) == "".join(REPLY)
+    spoken = b"".join(bytes(r.pcm) for r in turns)
+    assert bytes(speaker.pcm).startswith(spoken[: len(spoken) - 960])
+    assert len(speaker.pcm) >= len(spoken)
+
+
+async def test_lightning_v32_voice_turn_through_agent_session(emu: Emulator) -> None:
+    """AgentSession speaks a TTS without streaming sentence by sentence, with its affect."""
+    tts_engine = TTS(
+        base_url=emu.base_url,
+        model="lightning-v3.2",
+        voice_id="v32voice",
+        affect=Affect(emotion="happy"),
+    )
+    roles, speaker, _ = await _voice_turn(emu, tts_engine)
+    assert roles[1] == ("assistant", "".join(REPLY))
+    rec = emu.tts_log[-1]
+    assert rec.text == "".join(REPLY) and rec.affect == {"emotion": "happy"}
+    assert bytes(speaker.pcm).startswith(bytes(rec.pcm)[: len(rec.pcm) - 960])

@@ -16,7 +16,7 @@ from hostile_server import SECRET, STT_WS, STTServer, is_upgrade, oversized_head
 from livekit import rtc
 from livekit.agents import APIConnectionError, APIConnectOptions, APIError, stt, utils
 
-import smallest_livekit.stt as stt_module
+import smallest_livekit._stt_stream as stt_module
 from smallest_core import MAX_RECONNECT_ATTEMPTS
 from smallest_livekit import STT
 
@@ -185,7 +185,7 @@ async def test_transient_refusals_back_off_exponentially_and_recover() -> None:
 
 
 async def test_reconnects_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stt_module, "backoff", lambda attempt, error=None: 0.0, raising=False)
+    monkeypatch.setattr(stt_module, "backoff", lambda attempt, error=None: 0.0)
     server = STTServer(plans=["refuse:503"])
     async with serve({("GET", STT_WS): server.handle}) as url:
         engine = STT(api_key=SECRET, base_url=url)

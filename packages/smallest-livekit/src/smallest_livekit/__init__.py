@@ -5,12 +5,25 @@
 
 from livekit.agents import Plugin
 
+from smallest_core import Affect
+
 from ._version import __version__
+from .lightning_v4 import LightningV4Stream, LightningV4TTS
 from .log import logger
 from .stt import STT, SpeechStream
 from .tts import TTS, ChunkedStream, SynthesizeStream
 
-__all__ = ["STT", "TTS", "ChunkedStream", "SpeechStream", "SynthesizeStream", "__version__"]
+__all__ = [
+    "STT",
+    "TTS",
+    "Affect",
+    "ChunkedStream",
+    "LightningV4Stream",
+    "LightningV4TTS",
+    "SpeechStream",
+    "SynthesizeStream",
+    "__version__",
+]
 
 
 class SmallestPlugin(Plugin):

@@ -12,6 +12,8 @@ from smallest_core import ApiKey, Endpoints, auth_headers, resolve_api_key
 from ._version import __version__
 
 SOURCE = "smallest-livekit"
+EXPIRE_CONTENT_HEADER = "x-expire-content"
+"""Enterprise opt-in: the server deletes the request's content after 7 days."""
 _API_SUFFIXES = ("/waves/v1/tts/live", "/waves/v1/stt/live", "/waves/v1")
 
 
@@ -37,14 +39,20 @@ class Connection:
         api_key: str | None,
         base_url: str | None,
         http_session: aiohttp.ClientSession | None,
+        *,
+        expire_content: bool = False,
     ) -> None:
         self.endpoints = Endpoints.resolve(base_url)
+        self._expire_content = expire_content
         self._key: ApiKey = resolve_api_key(api_key, self.endpoints.base_url)
         self._session = http_session
 
     def headers(self) -> dict[str, str]:
-        """Authorization and attribution headers."""
-        return auth_headers(self._key, source=SOURCE, version=__version__)
+        """Authorization and attribution headers (and the content-expiry opt-in)."""
+        headers = auth_headers(self._key, source=SOURCE, version=__version__)
+        if self._expire_content:
+            headers[EXPIRE_CONTENT_HEADER] = "true"
+        return headers
 
     def session(self) -> aiohttp.ClientSession:
         """The caller's session, else the job's shared one (``utils.http_context``)."""

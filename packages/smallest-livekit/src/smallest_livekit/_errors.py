@@ -14,10 +14,10 @@ from smallest_core import (
     ErrorKind,
     SmallestError,
     TTSOptions,
+    error_from_http,
     name_the_voice,
     redact,
 )
-from smallest_core.errors import error_from_http
 
 from ._common import Connection
 from .log import logger

@@ -14,11 +14,8 @@ socket is sent on the next one, and times stay on one timeline.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 import weakref
-from collections import deque
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -36,36 +33,28 @@ from livekit.agents.types import NOT_GIVEN, NotGivenOr, TimedString
 from livekit.agents.utils import AudioBuffer, is_given
 
 from smallest_core import (
-    MAX_FRAME_BYTES,
-    MAX_RECONNECT_ATTEMPTS,
-    AudioChunker,
-    Pong,
+    Endpoints,
     SmallestError,
-    SpeechEnded,
-    SpeechStarted,
-    STTError,
-    STTIgnored,
     STTOptions,
-    STTStreamState,
-    Transcript,
-    backoff,
+    catalog,
     check_duration,
-    redact,
+    check_streaming_stt,
+    parse_batch_response,
 )
-from smallest_core.audio import downmix_to_mono
-from smallest_core.errors import connection_error
-from smallest_core.options import check_streaming_stt
-from smallest_core.stt import CLOSE_STREAM_MESSAGE, parse_batch_response
 
 from ._common import Connection, api_root
-from ._errors import core_error, http_error, refused_upgrade, to_api_error, transport_error
-from .log import logger
+from ._errors import http_error, to_api_error, transport_error
+from ._keyterms import merge_keyterms
+from ._pulse2 import PULSE_2, speech_metadata
+from ._stt_stream import (
+    FRAME_MS,
+    LAST_TRANSCRIPT_TIMEOUT_S,
+    USAGE_REPORT_S,
+    SpeechStream,
+    speaker_id,
+)
 
-FRAME_MS = 50
-USAGE_REPORT_S = 5.0
 DEFAULT_KEEPALIVE_S = 5.0
-LAST_TRANSCRIPT_TIMEOUT_S = 5.0
-"""How long to wait for the server's last transcript after ``close_stream``."""
 _STREAM_OPTION_NAMES = (
     "language",
     "word_timestamps",
@@ -116,6 +105,11 @@ class STT(stt.STT[Any]):
         redact_pci: bool = False,
         finalize_on_flush: bool = True,
         keepalive_interval: float | None = DEFAULT_KEEPALIVE_S,
+        region: str = "auto",
+        emotion_detection: bool = False,
+        gender_detection: bool = False,
+        session_id: str | None = None,
+        expire_content: bool = False,
         http_session: aiohttp.ClientSession | None = None,
     ) -> None:
         """Create a Pulse STT.
@@ -123,7 +117,9 @@ class STT(stt.STT[Any]):
         Args:
             api_key: API key; defaults to ``SMALLEST_API_KEY``.
             base_url: API root; defaults to ``SMALLEST_BASE_URL`` or https://api.smallest.ai.
-            model: ``pulse`` (streaming and batch) or ``pulse-pro`` (batch only).
+            model: ``pulse`` (streaming and batch), ``pulse-2`` (streaming, English; finals
+                carry emotion and gender in ``SpeechData.metadata`` and its own end of turn;
+                ``recognize()`` uses Pulse) or ``pulse-pro`` (batch only).
             language: language code, ``multi`` for detection (reported on finals).
             sample_rate: audio rate sent to the server; input frames are resampled to it.
             encoding: only ``linear16`` (LiveKit frames are 16-bit PCM).
@@ -133,6 +129,18 @@ class STT(stt.STT[Any]):
             format: the official plugin's switch; False turns punctuation and capitals off.
             finalize_on_flush: send ``finalize`` when the framework flushes the stream.
             keepalive_interval: seconds of silence before a keepalive message; None = off.
+            region: ``auto`` (the host that serves ``language``), ``india`` or ``us``. East
+                Asian languages stream only from the US host, South Indic ones only from
+                the India host; an impossible pair is a ``ValueError`` naming the host.
+                A custom ``base_url`` (emulator, proxy) is always kept.
+            emotion_detection, gender_detection: ``recognize()`` results carry the
+                caller's emotion scores / gender in ``SpeechData.metadata`` (Pulse 2 streams
+                them on every final without asking).
+            session_id: your id for the session (e.g. the room), sent as
+                ``external_session_id`` and kept by the server for analytics (letters,
+                digits, ``_-.``; at most 128).
+            expire_content: ask the server to delete the audio and transcripts after 7 days
+                (``x-expire-content``; Enterprise plans).
             Other options are sent to the server only when set.
         """
         if encoding != "linear16":
@@ -162,8 +170,11 @@ class STT(stt.STT[Any]):
             keywords=cast(Any, tuple(keywords or ())),
             redact_pii=redact_pii,
             redact_pci=redact_pci,
+            emotion_detection=emotion_detection,
+            gender_detection=gender_detection,
+            session_id=session_id,
         )
-        streaming = model == "pulse"
+        streaming = model in catalog.STT_MODELS
         if streaming:
             check_streaming_stt(self._opts)
         if keepalive_interval is not None:
@@ -176,9 +187,15 @@ class STT(stt.STT[Any]):
                 aligned_transcript="word" if word_timestamps else False,
                 offline_recognize=True,
                 manual_flush=finalize_on_flush,
+                keyterms=True,
             )
         )
-        self._conn = Connection(api_key, api_root(base_url), http_session)
+        self._conn = Connection(
+            api_key, api_root(base_url), http_session, expire_content=expire_content
+        )
+        self._session_keyterms: tuple[str, ...] = ()
+        self._region = region
+        self._conn.endpoints.for_stt_language(language, region)  # ValueError naming the host
         self._finalize_on_flush = finalize_on_flush
         self._keepalive_interval = keepalive_interval
         self._streams: weakref.WeakSet[SpeechStream] = weakref.WeakSet()
@@ -196,6 +213,14 @@ class STT(stt.STT[Any]):
         """The current (validated, immutable) options."""
         return self._opts
 
+    @property
+    def region(self) -> str:
+        return self._region
+
+    def endpoints(self, language: str | None = None) -> Endpoints:
+        """The endpoints a stream of ``language`` (default: the current one) connects to."""
+        return self._conn.endpoints.for_stt_language(language or self._opts.language, self._region)
+
     def stream(
         self,
         *,
@@ -206,7 +231,8 @@ class STT(stt.STT[Any]):
         if not self._capabilities.streaming:
             raise ValueError(f"{self._opts.model} has no streaming transport; use recognize()")
         opts = self._opts.with_changes(language=language) if is_given(language) else self._opts
-        check_streaming_stt(opts)
+        self._check_language(opts)
+        opts = opts.with_changes(keywords=self._keywords(opts))
         stream = SpeechStream(stt=self, opts=opts, conn_options=conn_options)
         self._streams.add(stream)
         return stream
@@ -223,11 +249,45 @@ class STT(stt.STT[Any]):
         given = {k: v for k, v in changes.items() if is_given(v)}
         if "keywords" in given:
             given["keywords"] = tuple(given["keywords"])
-        self._opts = self._opts.with_changes(**given)
+        opts = self._opts.with_changes(**given)
+        self._check_language(opts)
+        self._opts = opts
         self._capabilities.diarization = self._opts.diarize
         self._capabilities.aligned_transcript = "word" if self._opts.word_timestamps else False
+        if "keywords" in given:
+            given["keywords"] = self._keywords(opts)
         for stream in list(self._streams):
             stream.update_options(**given)
+
+    def _update_session_keyterms(self, keyterms: list[str]) -> None:
+        """LiveKit's session keyterms (``AgentSession`` keyterms and detection), sent as
+        Pulse ``keywords`` after the caller's own; open streams reconnect losslessly."""
+        terms = tuple(keyterms)
+        if terms == self._session_keyterms:
+            return
+        self._session_keyterms = terms
+        merged = self._keywords(self._opts)
+        for stream in list(self._streams):
+            if stream.options.keywords != merged:
+                stream.update_options(keywords=merged)
+
+    @property
+    def keywords(self) -> tuple[tuple[str, float], ...]:
+        """The keywords streams send: the caller's, then LiveKit's session keyterms."""
+        return self._keywords(self._opts)
+
+    def _keywords(self, opts: STTOptions) -> tuple[tuple[str, float], ...]:
+        return merge_keyterms(opts.keywords, self._session_keyterms)
+
+    @property
+    def pulse2(self) -> bool:
+        return self._opts.model == PULSE_2
+
+    def _check_language(self, opts: STTOptions) -> None:
+        """``ValueError`` for a language this model or region cannot stream."""
+        if self._capabilities.streaming:
+            check_streaming_stt(opts)
+        self.endpoints(opts.language)
 
     async def _recognize_impl(
         self,
@@ -240,7 +300,10 @@ class STT(stt.STT[Any]):
         opts = self._opts.with_changes(language=language) if is_given(language) else self._opts
         with contextlib.suppress(ValueError):
             opts = opts.with_changes(sample_rate=frame.sample_rate)
-        url = self._conn.endpoints.stt_http(opts.query())
+        opts = opts.with_changes(keywords=self._keywords(opts))
+        if opts.model == PULSE_2:  # streaming only: Pulse with the same extras
+            opts = opts.with_changes(model="pulse", emotion_detection=True, gender_detection=True)
+        url = self.endpoints(opts.language).stt_http(opts.query())
         headers = {**self._conn.headers(), "Content-Type": "audio/wav"}
         try:
             async with self._conn.session().post(
@@ -259,7 +322,9 @@ class STT(stt.STT[Any]):
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise transport_error(exc, "Smallest STT request failed", url=url) from None
         words = [
-            TimedString(w.text, start_time=w.start, end_time=w.end, speaker_id=_speaker(w.speaker))
+            TimedString(
+                w.text, start_time=w.start, end_time=w.end, speaker_id=speaker_id(w.speaker)
+            )
             for w in result.words
         ]
         return stt.SpeechEvent(
@@ -273,6 +338,7 @@ class STT(stt.STT[Any]):
                     end_time=result.words[-1].end if result.words else (result.duration or 0.0),
                     confidence=_mean([w.confidence for w in result.words]),
                     words=words or None,
+                    metadata=speech_metadata(result),
                 )
             ],
         )
@@ -284,326 +350,15 @@ class STT(stt.STT[Any]):
         self._streams.clear()
 
 
-def _speaker(value: int | str | None) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else f"S{value}"
-
-
 def _mean(values: list[float | None]) -> float:
     known = [v for v in values if v is not None]
     return sum(known) / len(known) if known else 0.0
 
 
-class SpeechStream(stt.RecognizeStream):
-    """A streaming session; reconnects keep one continuous timeline."""
-
-    def __init__(self, *, stt: STT, opts: STTOptions, conn_options: APIConnectOptions) -> None:
-        super().__init__(stt=stt, conn_options=conn_options, sample_rate=opts.sample_rate)
-        self._stt: STT = stt
-        self._opts = opts
-        self._state = STTStreamState(opts)
-        self._chunker = AudioChunker(opts.sample_rate, frame_ms=FRAME_MS)
-        self._reconnect = asyncio.Event()
-        self._wake = self._FlushSentinel()
-        """Put on the input channel to wake a sender blocked on it (not a flush)."""
-        self._speaking = False
-        self._request_id = ""
-        self._usage_s = 0.0
-        self._last_sent = time.monotonic()
-        self._unsent: deque[bytes] = deque()
-        """Audio frames cut but not yet written to a socket (kept across a reconnect)."""
-        self._heard = False
-        self.connections = 0
-        """Connections opened so far (reconnects are visible here)."""
-
-    def push_frame(self, frame: rtc.AudioFrame) -> None:
-        """Queue audio; multi-channel frames are downmixed before LiveKit resamples them."""
-        if frame.num_channels > 1:
-            mono = downmix_to_mono(frame.data.tobytes(), frame.num_channels)
-            frame = rtc.AudioFrame(
-                data=mono,
-                sample_rate=frame.sample_rate,
-                num_channels=1,
-                samples_per_channel=frame.samples_per_channel,
-            )
-        super().push_frame(frame)
-
-    def update_options(self, **changes: Any) -> None:
-        """Apply new options at the next reconnect (requested now)."""
-        self._opts = self._opts.with_changes(**changes)
-        self._reconnect.set()
-        if not self._input_ch.closed:
-            self._input_ch.send_nowait(self._wake)
-
-    # ------------------------------------------------------------------ lifecycle
-    async def _run(self) -> None:
-        failures = 0
-        while True:
-            try:
-                ws = await self._connect()
-            except APIError as exc:
-                failures = await self._after_failure(exc, failures)
-                continue
-            opened_at = time.monotonic()
-            self._heard = False
-            failure: APIError | None = None
-            try:
-                reconnect = await self._run_connection(ws)
-            except APIError as exc:
-                failure = exc
-            finally:
-                await ws.close()
-                self._report_usage()
-                self._end_speech()
-            if failure is not None:
-                if self._heard or time.monotonic() - opened_at > self._conn_options.timeout:
-                    failures = 0  # that connection worked: this failure starts a new series
-                failures = await self._after_failure(failure, failures)
-                continue
-            if not reconnect:
-                return
-            failures = 0
-
-    async def _after_failure(self, error: APIError, failures: int) -> int:
-        """Report a failed attempt and wait before the next, or raise when it is pointless.
-
-        LiveKit's own retry loop is left out of reconnects (the final error is marked not
-        retryable): it would wait without ``Retry-After`` and shift the timeline again.
-        """
-        attempt = failures + 1
-        limit = min(MAX_RECONNECT_ATTEMPTS, self._conn_options.max_retry)
-        if not error.retryable or attempt > limit:
-            error.retryable = False
-            raise error
-        self._emit_error(error, recoverable=True)
-        delay = backoff(attempt, error=core_error(error))
-        logger.warning(
-            "Smallest STT: %s; reconnecting in %.2f s (%d/%d)", error, delay, attempt, limit
-        )
-        await asyncio.sleep(delay)
-        return attempt
-
-    async def _connect(self) -> aiohttp.ClientWebSocketResponse:
-        conn = self._stt._conn
-        url = conn.endpoints.stt_ws(self._opts.query())
-        started = time.perf_counter()
-        try:
-            ws = await asyncio.wait_for(
-                conn.session().ws_connect(
-                    url, headers=conn.headers(), heartbeat=30.0, max_msg_size=MAX_FRAME_BYTES
-                ),
-                self._conn_options.timeout,
-            )
-        except aiohttp.WSServerHandshakeError as exc:
-            raise await refused_upgrade(conn, url, exc.status) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise transport_error(exc, "could not connect to Smallest STT", url=url) from None
-        self.connections += 1
-        self._state.connection_started(self._opts)
-        self._report_connection_acquired(time.perf_counter() - started, False)
-        return ws
-
-    async def _run_connection(self, ws: aiohttp.ClientWebSocketResponse) -> bool:
-        """Run one connection; True when it ended for a reconnect."""
-        self._reconnect.clear()
-        sender = asyncio.create_task(self._send_loop(ws), name="smallest.stt.send")
-        receiver = asyncio.create_task(self._recv_loop(ws), name="smallest.stt.recv")
-        keepalive = asyncio.create_task(self._keepalive_loop(ws), name="smallest.stt.keepalive")
-        try:
-            done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            if receiver in done:
-                receiver.result()  # raises the server's error
-                return False  # the server sent its last transcript
-            reconnect = sender.result()
-            try:
-                async with asyncio.timeout(LAST_TRANSCRIPT_TIMEOUT_S):
-                    await receiver
-            except TimeoutError:
-                logger.warning(
-                    "no last transcript within %.1f s of close_stream", LAST_TRANSCRIPT_TIMEOUT_S
-                )
-            except APIError as exc:  # all audio was sent: closing, not failing
-                logger.warning("Smallest STT ended before its last transcript: %s", exc)
-            return reconnect
-        finally:
-            await utils.aio.cancel_and_wait(sender, receiver, keepalive)
-
-    async def _send(self, ws: aiohttp.ClientWebSocketResponse, data: bytes | str) -> None:
-        try:
-            if isinstance(data, bytes):
-                await ws.send_bytes(data)
-            else:
-                await ws.send_str(data)
-        except (aiohttp.ClientError, ConnectionError) as exc:
-            raise transport_error(exc, "sending to Smallest STT failed") from None
-        self._last_sent = time.monotonic()
-
-    async def _send_audio(self, ws: aiohttp.ClientWebSocketResponse, pcm: bytes) -> None:
-        self._unsent.extend(self._chunker.push(pcm))
-        await self._send_unsent(ws)
-
-    async def _send_rest(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        rest = self._chunker.flush()
-        if rest:
-            self._unsent.append(rest)
-        await self._send_unsent(ws)
-
-    async def _send_unsent(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        """Write the queued audio in order; a frame the socket refused stays queued."""
-        while self._unsent:
-            chunk = self._unsent.popleft()
-            try:
-                await self._send(ws, chunk)
-            except APIError:
-                self._unsent.appendleft(chunk)
-                raise
-            except asyncio.CancelledError:
-                self._account(chunk)  # written: only the wait for the buffer to drain stopped
-                raise
-            self._account(chunk)
-
-    def _account(self, chunk: bytes) -> None:
-        self._state.audio_sent(len(chunk))
-        self._usage_s += len(chunk) / 2 / self._opts.sample_rate
-        if self._usage_s >= USAGE_REPORT_S:
-            self._report_usage()
-
-    async def _send_loop(self, ws: aiohttp.ClientWebSocketResponse) -> bool:
-        """Forward audio; returns True when stopped for a reconnect (after close_stream).
-
-        The reconnect flag is checked between items; ``update_options`` also puts a wake-up
-        item on the channel so a sender waiting for audio sees it at once.
-        """
-        await self._send_unsent(ws)
-        while True:
-            if self._reconnect.is_set():
-                await self._send_rest(ws)
-                await self._send(ws, CLOSE_STREAM_MESSAGE)
-                return True
-            try:
-                item = await self._input_ch.recv()
-            except utils.aio.ChanClosed:
-                await self._send_rest(ws)
-                await self._send(ws, self._state.close_stream())
-                return False
-            if item is not self._wake:
-                await self._forward(ws, item)
-
-    async def _forward(self, ws: aiohttp.ClientWebSocketResponse, item: Any) -> None:
-        if isinstance(item, rtc.AudioFrame):
-            await self._send_audio(ws, item.data.tobytes())
-            return
-        await self._send_rest(ws)  # a flush: the segment's tail goes out now
-        self._report_usage()
-        if self._stt._finalize_on_flush:
-            await self._send(ws, self._state.finalize())
-
-    async def _keepalive_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        interval = self._stt._keepalive_interval
-        if interval is None:
-            return
-        while True:
-            await asyncio.sleep(max(0.0, self._last_sent + interval - time.monotonic()))
-            if time.monotonic() - self._last_sent >= interval:
-                await self._send(ws, self._state.keepalive())
-
-    async def _recv_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        while True:
-            msg = await ws.receive()
-            if msg.type is aiohttp.WSMsgType.TEXT:
-                self._heard = True
-                if self._on_event(self._state.receive(msg.data)):
-                    return
-                continue
-            if msg.type is aiohttp.WSMsgType.BINARY:
-                logger.debug("ignored a binary STT frame")
-                continue
-            if msg.type is aiohttp.WSMsgType.ERROR:
-                reason = redact(str(msg.data)) or type(msg.data).__name__
-                raise to_api_error(connection_error(f"Smallest STT connection failed: {reason}"))
-            raise to_api_error(
-                connection_error("Smallest STT closed the connection", close_code=ws.close_code)
-            )
-
-    # ------------------------------------------------------------------ events
-    def _on_event(self, event: Any) -> bool:
-        """Emit LiveKit events; True after the last transcript."""
-        if isinstance(event, Transcript):
-            if event.session_id:
-                self._request_id = event.session_id
-            if event.text.strip():
-                self._start_speech()
-                kind = (
-                    stt.SpeechEventType.FINAL_TRANSCRIPT
-                    if event.is_final
-                    else stt.SpeechEventType.INTERIM_TRANSCRIPT
-                )
-                self._event_ch.send_nowait(
-                    stt.SpeechEvent(
-                        type=kind,
-                        request_id=self._request_id,
-                        alternatives=[self._speech_data(event)],
-                    )
-                )
-            if event.is_final and (
-                event.is_last or event.from_finalize or not self._opts.vad_events
-            ):
-                self._end_speech()
-            return event.is_last
-        if isinstance(event, SpeechStarted):
-            self._start_speech()
-        elif isinstance(event, SpeechEnded):
-            self._end_speech()
-        elif isinstance(event, STTError):
-            raise to_api_error(event.error, request_id=self._request_id or None)
-        elif isinstance(event, STTIgnored):
-            logger.debug("ignored an STT frame: %s", redact(event.reason))
-        elif not isinstance(event, Pong):
-            logger.debug("unhandled STT event %r", event)
-        return False
-
-    def _speech_data(self, event: Transcript) -> stt.SpeechData:
-        offset = self.start_time_offset
-        words = [
-            TimedString(
-                w.text,
-                start_time=w.start + offset,
-                end_time=w.end + offset,
-                confidence=w.confidence if w.confidence is not None else NOT_GIVEN,
-                start_time_offset=offset,
-                speaker_id=_speaker(w.speaker),
-            )
-            for w in event.words
-        ]
-        return stt.SpeechData(
-            language=LanguageCode(event.language or self._opts.language),
-            text=event.text.strip(),
-            start_time=(event.start or 0.0) + offset,
-            end_time=(event.end or 0.0) + offset,
-            confidence=event.confidence or 0.0,
-            speaker_id=_speaker(event.speaker) if self._opts.diarize else None,
-            words=words or None,
-        )
-
-    def _start_speech(self) -> None:
-        if not self._speaking:
-            self._speaking = True
-            self._event_ch.send_nowait(stt.SpeechEvent(type=stt.SpeechEventType.START_OF_SPEECH))
-
-    def _end_speech(self) -> None:
-        if self._speaking:
-            self._speaking = False
-            self._event_ch.send_nowait(stt.SpeechEvent(type=stt.SpeechEventType.END_OF_SPEECH))
-
-    def _report_usage(self) -> None:
-        if self._usage_s <= 0:
-            return
-        usage, self._usage_s = self._usage_s, 0.0
-        self._event_ch.send_nowait(
-            stt.SpeechEvent(
-                type=stt.SpeechEventType.RECOGNITION_USAGE,
-                request_id=self._request_id,
-                recognition_usage=stt.RecognitionUsage(audio_duration=usage),
-            )
-        )
+__all__ = [
+    "FRAME_MS",
+    "LAST_TRANSCRIPT_TIMEOUT_S",
+    "STT",
+    "USAGE_REPORT_S",
+    "SpeechStream",
+]

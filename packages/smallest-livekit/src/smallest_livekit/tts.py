@@ -8,6 +8,7 @@ decisions (routing, end of a context, cancel, word timing, errors) are the core'
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import weakref
 from typing import Any, Literal
 
@@ -25,32 +26,29 @@ from livekit.agents.utils import is_given
 from smallest_core import (
     DEFAULT_PRO_VOICE,
     DEFAULT_VOICE,
-    MAX_ERROR_BODY_BYTES,
     MAX_FRAME_BYTES,
+    Affect,
     SmallestError,
     TTSConnection,
     TTSOptions,
     Voice,
+    catalog,
     check_duration,
     check_text,
-    error_from_audio_response,
-    tts_messages,
+    parse_voices,
 )
-from smallest_core.audio import PcmDecoder
-from smallest_core.voices import parse_voices
 
 from ._common import Connection, api_root
 from ._errors import http_error, read_head, refused_upgrade, to_api_error, transport_error
+from ._tts_http import ChunkedStream
 from ._tts_socket import TTSSocket
-from ._tts_turn import run_turn
+from ._tts_stream import SynthesizeStream
 
 NUM_CHANNELS = 1
 WS_FORMATS = ("pcm", "ulaw", "alaw")
 DEFAULT_IDLE_TIMEOUT_S = 300
 """Idle timeout requested from the server with ``?timeout=`` (documented, §4.4)."""
 _POOL_MARGIN_S = 30
-_MP3_BYTES_PER_S = 40_000
-"""MP3 at its highest bitrate (320 kbit/s): the least audio a number of bytes can hold."""
 
 
 class TTS(tts.TTS[Any]):
@@ -74,8 +72,11 @@ class TTS(tts.TTS[Any]):
         content_filter: Literal["reject", "flag"] | None = None,
         number_pronunciation_language: str | None = None,
         pronunciation_dicts: list[str] | tuple[str, ...] = (),
+        affect: Affect | None = None,
+        session_id: str | None = None,
         use_continuations: bool = True,
         idle_timeout_s: int = DEFAULT_IDLE_TIMEOUT_S,
+        expire_content: bool = False,
         http_session: aiohttp.ClientSession | None = None,
         ws_url: str | None = None,
         max_buffer_flush_ms: int | None = None,
@@ -86,7 +87,8 @@ class TTS(tts.TTS[Any]):
             api_key: API key; defaults to ``SMALLEST_API_KEY``.
             base_url: API root; defaults to ``SMALLEST_BASE_URL`` or https://api.smallest.ai.
                 The official plugin's ``.../waves/v1`` form is accepted too.
-            model: ``lightning_v3.1`` or ``lightning_v3.1_pro``.
+            model: ``lightning_v3.1``, ``lightning_v3.1_pro`` or ``lightning_v3.2`` (HTTP
+                only, per-utterance ``affect``; needs a v3.2 ``voice_id``).
             voice_id: voice; defaults to the core's ``DEFAULT_VOICE`` (``avery``;
                 ``DEFAULT_PRO_VOICE``, ``meher``, for the Pro model): voices the service
                 sends word timestamps for, so each segment's end is exact.
@@ -100,13 +102,25 @@ class TTS(tts.TTS[Any]):
             complete_backoff_ms: delay before the server's ``complete`` (server default 4000).
             math_notation, content_filter, number_pronunciation_language,
                 pronunciation_dicts: sent only when set.
+            affect: Lightning v3.2 only: emotion, pitch, volume, prosody, accent and a
+                free-form instruction for the next utterances (``update_options`` or a
+                per-call ``synthesize(text, affect=...)`` change it; no reconnect).
+            session_id: your id for the session (e.g. the room), sent with every request
+                and echoed as ``external_session_id`` (letters, digits, ``_-.``; ≤ 128).
             use_continuations: False selects the legacy ``continue``/``flush`` protocol.
             idle_timeout_s: idle timeout asked of the server for pooled sockets.
+            expire_content: ask the server to delete request content after 7 days
+                (``x-expire-content``; Enterprise plans).
             http_session: aiohttp session; defaults to the job's shared session.
             ws_url: the official plugin's WebSocket URL argument (its host is used).
             max_buffer_flush_ms: accepted for compatibility with the official plugin; unused.
         """
         if voice_id is None:
+            if _http_only(model):
+                raise ValueError(
+                    f"{model} needs a voice_id of its own (v3.1 voices are not shared): "
+                    "see list_voices(model='lightning-v3.2')"
+                )
             pro = model.replace("-", "_").endswith("_pro")
             voice_id = DEFAULT_PRO_VOICE if pro else DEFAULT_VOICE
         self._opts = TTSOptions(
@@ -123,17 +137,23 @@ class TTS(tts.TTS[Any]):
             max_buffer_delay_ms=max_buffer_delay_ms,
             complete_backoff_ms=complete_backoff_ms,
             pronunciation_dicts=tuple(pronunciation_dicts),
+            affect=affect,
+            session_id=session_id,
         )
         check_duration("idle_timeout_s", idle_timeout_s)
         if idle_timeout_s <= _POOL_MARGIN_S:
             raise ValueError(f"idle_timeout_s must exceed {_POOL_MARGIN_S}, got {idle_timeout_s}")
         del max_buffer_flush_ms
         super().__init__(
-            capabilities=tts.TTSCapabilities(streaming=True, aligned_transcript=word_timestamps),
+            capabilities=tts.TTSCapabilities(
+                streaming=_streams(self._opts), aligned_transcript=word_timestamps
+            ),
             sample_rate=sample_rate,
             num_channels=NUM_CHANNELS,
         )
-        self._conn = Connection(api_key, api_root(base_url, ws_url), http_session)
+        self._conn = Connection(
+            api_key, api_root(base_url, ws_url), http_session, expire_content=expire_content
+        )
         self._protocol: Literal["continuations", "legacy"] = (
             "continuations" if use_continuations else "legacy"
         )
@@ -180,10 +200,13 @@ class TTS(tts.TTS[Any]):
         content_filter: NotGivenOr[Literal["reject", "flag"]] = NOT_GIVEN,
         number_pronunciation_language: NotGivenOr[str] = NOT_GIVEN,
         pronunciation_dicts: NotGivenOr[list[str]] = NOT_GIVEN,
+        affect: NotGivenOr[Affect] = NOT_GIVEN,
+        session_id: NotGivenOr[str] = NOT_GIVEN,
     ) -> None:
         """Change options for the next requests (validated; ``ValueError`` if invalid).
 
         Every message carries the full voice configuration, so pooled sockets stay valid.
+        ``affect`` (v3.2) applies from the next utterance; ``Affect()`` clears it.
         """
         changes: dict[str, Any] = {
             "model": model,
@@ -201,11 +224,20 @@ class TTS(tts.TTS[Any]):
             "pronunciation_dicts": (
                 tuple(pronunciation_dicts) if is_given(pronunciation_dicts) else NOT_GIVEN
             ),
+            "affect": affect,
+            "session_id": session_id,
         }
         given = {k: v for k, v in changes.items() if is_given(v)}
-        self._opts = self._opts.with_changes(**given)
+        base = self._opts
+        clear = "affect" in given and not given["affect"].fields()
+        leaving = "model" in given and not _http_only(given["model"])
+        if clear or (leaving and "affect" not in given):
+            given.pop("affect", None)
+            base = dataclasses.replace(base, affect=None)  # no affect outside v3.2
+        self._opts = base.with_changes(**given)
         self._sample_rate = self._opts.sample_rate
         self._capabilities.aligned_transcript = self._opts.word_timestamps
+        self._capabilities.streaming = _streams(self._opts)
 
     def ws_options(self) -> TTSOptions:
         """The options used on the WebSocket (formats it cannot carry become PCM)."""
@@ -215,25 +247,40 @@ class TTS(tts.TTS[Any]):
 
     # ------------------------------------------------------------------ API
     def synthesize(
-        self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
+        self,
+        text: str,
+        *,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+        affect: Affect | None = None,
     ) -> ChunkedStream:
-        """One HTTP request for ``text`` (``ValueError`` if it cannot be sent as UTF-8)."""
+        """One HTTP request for ``text`` (``ValueError`` if it cannot be sent as UTF-8);
+        ``affect`` (v3.2) shapes this utterance only."""
         check_text(text)
-        stream = ChunkedStream(tts=self, input_text=text, conn_options=conn_options)
+        stream = ChunkedStream(tts=self, input_text=text, conn_options=conn_options, affect=affect)
         self._chunked.add(stream)
         return stream
 
     def stream(
         self, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
     ) -> SynthesizeStream:
-        """A streamed segment over a pooled WebSocket."""
+        """A streamed segment over a pooled WebSocket.
+
+        Lightning v3.2 has no streaming route (``capabilities.streaming`` is False, so an
+        ``AgentSession`` speaks it sentence by sentence through ``synthesize()``).
+        """
+        if not self._capabilities.streaming:
+            raise ValueError(
+                f"{self._opts.model} has no streaming route; wrap it in "
+                "livekit.agents.tts.StreamAdapter (AgentSession does so by itself)"
+            )
         stream = SynthesizeStream(tts=self, conn_options=conn_options)
         self._streams.add(stream)
         return stream
 
     def prewarm(self) -> None:
-        """Open a pooled socket in the background."""
-        self._pool.prewarm()
+        """Open a pooled socket in the background (nothing to open for an HTTP-only model)."""
+        if self._capabilities.streaming:
+            self._pool.prewarm()
 
     async def list_voices(self, model: str | None = None) -> list[Voice]:
         """Voices from ``GET /waves/v1/{model}/get_voices`` (errors raise ``APIError``)."""
@@ -302,134 +349,12 @@ class TTS(tts.TTS[Any]):
         self._pool.prewarm()  # the next turn should not pay for the handshake
 
 
-class ChunkedStream(tts.ChunkedStream):
-    """``POST /waves/v1/tts``: any output format arrives as PCM.
-
-    ``conn_options.timeout`` bounds the connect, each read, and the whole response: the
-    body must keep ahead of real time, so the deadline is ``timeout`` plus the audio
-    received so far. A long reply delivered faster than it plays is never cut; a body
-    trickled slower than it plays fails within about ``timeout``.
-    """
-
-    def __init__(self, *, tts: TTS, input_text: str, conn_options: APIConnectOptions) -> None:
-        super().__init__(tts=tts, input_text=input_text, conn_options=conn_options)
-        self._tts: TTS = tts
-        self._opts = tts.options
-
-    async def _run(self, output_emitter: tts.AudioEmitter) -> None:
-        opts, conn = self._opts, self._tts._conn
-        url = conn.endpoints.tts_http
-        headers = {**tts_messages.http_request_headers(), **conn.headers()}
-        body = tts_messages.http_request_body(opts, self._input_text)
-        timeout = self._conn_options.timeout
-        try:
-            async with asyncio.timeout(timeout) as deadline:
-                async with conn.session().post(
-                    url,
-                    headers=headers,
-                    json=body,
-                    timeout=aiohttp.ClientTimeout(
-                        total=None, sock_connect=timeout, sock_read=timeout
-                    ),
-                ) as resp:
-                    if resp.status >= 400:
-                        raise await http_error(resp, opts)
-                    await self._play(resp, output_emitter, deadline)
-        except APIError:
-            raise
-        except Exception as exc:
-            if isinstance(exc, SmallestError):
-                raise to_api_error(exc) from None
-            if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
-                raise transport_error(exc, "Smallest TTS request failed", url=url) from None
-            raise
-
-    async def _play(
-        self,
-        resp: aiohttp.ClientResponse,
-        output_emitter: tts.AudioEmitter,
-        deadline: asyncio.Timeout,
-    ) -> None:
-        """Check the body is audio, then push it, moving the deadline with the audio."""
-        opts = self._opts
-        mp3 = opts.output_format == "mp3"
-        decoder = None if mp3 else PcmDecoder(opts.output_format, opts.sample_rate)
-        content_type = resp.headers.get(aiohttp.hdrs.CONTENT_TYPE)
-        first = await resp.content.read(MAX_ERROR_BODY_BYTES)
-        if error_from_audio_response(content_type, first) is not None:
-            head = first + await read_head(resp, MAX_ERROR_BODY_BYTES - len(first))
-            error = error_from_audio_response(content_type, head)
-            if error is not None:
-                raise to_api_error(error)
-        output_emitter.initialize(
-            request_id=resp.headers.get("x-request-id") or utils.shortuuid(),
-            sample_rate=opts.sample_rate,
-            num_channels=NUM_CHANNELS,
-            mime_type="audio/mpeg" if mp3 else "audio/pcm",
-        )
-        give_up_at = deadline.when() or 0.0
-        bytes_per_s = _MP3_BYTES_PER_S if mp3 else 2 * opts.sample_rate
-        chunk = first
-        while chunk:
-            data = chunk if decoder is None else decoder.feed(chunk)
-            if data:
-                output_emitter.push(data)
-                give_up_at += len(data) / bytes_per_s
-                deadline.reschedule(give_up_at)
-            chunk = await resp.content.readany()
-        if decoder is not None and (tail := decoder.flush()):
-            output_emitter.push(tail)
-        output_emitter.flush()
+def _http_only(model: str) -> bool:
+    return catalog.normalize_tts_model(model) in catalog.HTTP_ONLY_TTS_MODELS
 
 
-class SynthesizeStream(tts.SynthesizeStream):
-    """One segment on a pooled WebSocket; every token is sent as it arrives."""
-
-    def __init__(self, *, tts: TTS, conn_options: APIConnectOptions) -> None:
-        super().__init__(tts=tts, conn_options=conn_options)
-        self._tts: TTS = tts
-        self._opts = tts.ws_options()
-        self.first_audio_received_at: float | None = None
-        """``perf_counter()`` when the socket received this segment's first audio."""
-
-    async def _run(self, output_emitter: tts.AudioEmitter) -> None:
-        segment_id = utils.shortuuid()
-        output_emitter.initialize(
-            request_id=segment_id,
-            sample_rate=self._opts.sample_rate,
-            num_channels=NUM_CHANNELS,
-            mime_type="audio/pcm",
-            stream=True,
-        )
-        output_emitter.start_segment(segment_id=segment_id)
-        await run_turn(self, output_emitter)
-        output_emitter.end_segment()
-
-    # hooks used by the turn driver ------------------------------------------
-    @property
-    def owner(self) -> TTS:
-        return self._tts
-
-    @property
-    def opts(self) -> TTSOptions:
-        return self._opts
-
-    @property
-    def connect_options(self) -> APIConnectOptions:
-        return self._conn_options
-
-    def note_connection(self, reused: bool) -> None:
-        self._acquire_time = self._tts._pool.last_acquire_time
-        self._connection_reused = reused
-
-    def mark_started(self) -> None:
-        self._mark_started()
-
-    def input_channel(self) -> Any:
-        return self._input_ch
-
-    def is_flush(self, item: object) -> bool:
-        return isinstance(item, self._FlushSentinel)
+def _streams(opts: TTSOptions) -> bool:
+    return not _http_only(opts.model)
 
 
 __all__ = ["TTS", "ChunkedStream", "SynthesizeStream"]

@@ -1,0 +1,379 @@
+"""A Pulse streaming session for LiveKit Agents (the ``SpeechStream`` of :class:`~.stt.STT`).
+
+Reconnects keep one timeline: after a refusal or a dropped socket the stream waits the
+core's ``backoff`` and tries again; audio not yet written to the failed socket is sent on
+the next one. ``update_options`` closes the connection after its transcript and reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from livekit import rtc
+from livekit.agents import APIConnectOptions, APIError, LanguageCode, stt, utils
+from livekit.agents.types import NOT_GIVEN, TimedString
+
+from smallest_core import (
+    CLOSE_STREAM_MESSAGE,
+    MAX_FRAME_BYTES,
+    MAX_RECONNECT_ATTEMPTS,
+    AudioChunker,
+    Pong,
+    SpeechEnded,
+    SpeechStarted,
+    STTError,
+    STTIgnored,
+    STTOptions,
+    STTStreamState,
+    Transcript,
+    backoff,
+    connection_error,
+    downmix_to_mono,
+    redact,
+)
+
+from ._errors import core_error, refused_upgrade, to_api_error, transport_error
+from ._pulse2 import SpeakerProfile, speech_metadata
+from .log import logger
+
+if TYPE_CHECKING:
+    from .stt import STT
+
+FRAME_MS = 50
+USAGE_REPORT_S = 5.0
+LAST_TRANSCRIPT_TIMEOUT_S = 5.0
+"""How long to wait for the server's last transcript after ``close_stream``."""
+
+
+def speaker_id(value: int | str | None) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else f"S{value}"
+
+
+class SpeechStream(stt.RecognizeStream):
+    """A streaming session; reconnects keep one continuous timeline."""
+
+    def __init__(self, *, stt: STT, opts: STTOptions, conn_options: APIConnectOptions) -> None:
+        super().__init__(stt=stt, conn_options=conn_options, sample_rate=opts.sample_rate)
+        self._stt: STT = stt
+        self._opts = opts
+        self._state = STTStreamState(opts)
+        self._chunker = AudioChunker(opts.sample_rate, frame_ms=FRAME_MS)
+        self._reconnect = asyncio.Event()
+        self._wake = self._FlushSentinel()
+        """Put on the input channel to wake a sender blocked on it (not a flush)."""
+        self._speaking = False
+        self._request_id = ""
+        self._usage_s = 0.0
+        self._last_sent = time.monotonic()
+        self._unsent: deque[bytes] = deque()
+        """Audio frames cut but not yet written to a socket (kept across a reconnect)."""
+        self._heard = False
+        self.connections = 0
+        """Connections opened so far (reconnects are visible here)."""
+
+    def push_frame(self, frame: rtc.AudioFrame) -> None:
+        """Queue audio; multi-channel frames are downmixed before LiveKit resamples them."""
+        if frame.num_channels > 1:
+            mono = downmix_to_mono(frame.data.tobytes(), frame.num_channels)
+            frame = rtc.AudioFrame(
+                data=mono,
+                sample_rate=frame.sample_rate,
+                num_channels=1,
+                samples_per_channel=frame.samples_per_channel,
+            )
+        super().push_frame(frame)
+
+    @property
+    def options(self) -> STTOptions:
+        """The options this stream connects with (the next reconnect's, once changed)."""
+        return self._opts
+
+    def update_options(self, **changes: Any) -> None:
+        """Apply new options at the next reconnect (requested now)."""
+        self._opts = self._opts.with_changes(**changes)
+        self._reconnect.set()
+        if not self._input_ch.closed:
+            self._input_ch.send_nowait(self._wake)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                ws = await self._connect()
+            except APIError as exc:
+                failures = await self._after_failure(exc, failures)
+                continue
+            opened_at = time.monotonic()
+            self._heard = False
+            failure: APIError | None = None
+            try:
+                reconnect = await self._run_connection(ws)
+            except APIError as exc:
+                failure = exc
+            finally:
+                await ws.close()
+                self._report_usage()
+                self._end_speech()
+            if failure is not None:
+                if self._heard or time.monotonic() - opened_at > self._conn_options.timeout:
+                    failures = 0  # that connection worked: this failure starts a new series
+                failures = await self._after_failure(failure, failures)
+                continue
+            if not reconnect:
+                return
+            failures = 0
+
+    async def _after_failure(self, error: APIError, failures: int) -> int:
+        """Report a failed attempt and wait before the next, or raise when it is pointless.
+
+        LiveKit's own retry loop is left out of reconnects (the final error is marked not
+        retryable): it would wait without ``Retry-After`` and shift the timeline again.
+        """
+        attempt = failures + 1
+        limit = min(MAX_RECONNECT_ATTEMPTS, self._conn_options.max_retry)
+        if not error.retryable or attempt > limit:
+            error.retryable = False
+            raise error
+        self._emit_error(error, recoverable=True)
+        delay = backoff(attempt, error=core_error(error))
+        logger.warning(
+            "Smallest STT: %s; reconnecting in %.2f s (%d/%d)", error, delay, attempt, limit
+        )
+        await asyncio.sleep(delay)
+        return attempt
+
+    async def _connect(self) -> aiohttp.ClientWebSocketResponse:
+        conn = self._stt._conn
+        url = self._stt.endpoints(self._opts.language).stt_ws(self._opts.query())
+        started = time.perf_counter()
+        try:
+            ws = await asyncio.wait_for(
+                conn.session().ws_connect(
+                    url, headers=conn.headers(), heartbeat=30.0, max_msg_size=MAX_FRAME_BYTES
+                ),
+                self._conn_options.timeout,
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            raise await refused_upgrade(conn, url, exc.status) from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise transport_error(exc, "could not connect to Smallest STT", url=url) from None
+        self.connections += 1
+        self._state.connection_started(self._opts)
+        self._report_connection_acquired(time.perf_counter() - started, False)
+        return ws
+
+    async def _run_connection(self, ws: aiohttp.ClientWebSocketResponse) -> bool:
+        """Run one connection; True when it ended for a reconnect."""
+        self._reconnect.clear()
+        sender = asyncio.create_task(self._send_loop(ws), name="smallest.stt.send")
+        receiver = asyncio.create_task(self._recv_loop(ws), name="smallest.stt.recv")
+        keepalive = asyncio.create_task(self._keepalive_loop(ws), name="smallest.stt.keepalive")
+        try:
+            done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                receiver.result()  # raises the server's error
+                return False  # the server sent its last transcript
+            reconnect = sender.result()
+            try:
+                async with asyncio.timeout(LAST_TRANSCRIPT_TIMEOUT_S):
+                    await receiver
+            except TimeoutError:
+                logger.warning(
+                    "no last transcript within %.1f s of close_stream", LAST_TRANSCRIPT_TIMEOUT_S
+                )
+            except APIError as exc:  # all audio was sent: closing, not failing
+                logger.warning("Smallest STT ended before its last transcript: %s", exc)
+            return reconnect
+        finally:
+            await utils.aio.cancel_and_wait(sender, receiver, keepalive)
+
+    async def _send(self, ws: aiohttp.ClientWebSocketResponse, data: bytes | str) -> None:
+        try:
+            if isinstance(data, bytes):
+                await ws.send_bytes(data)
+            else:
+                await ws.send_str(data)
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise transport_error(exc, "sending to Smallest STT failed") from None
+        self._last_sent = time.monotonic()
+
+    async def _send_audio(self, ws: aiohttp.ClientWebSocketResponse, pcm: bytes) -> None:
+        self._unsent.extend(self._chunker.push(pcm))
+        await self._send_unsent(ws)
+
+    async def _send_rest(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        rest = self._chunker.flush()
+        if rest:
+            self._unsent.append(rest)
+        await self._send_unsent(ws)
+
+    async def _send_unsent(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Write the queued audio in order; a frame the socket refused stays queued."""
+        while self._unsent:
+            chunk = self._unsent.popleft()
+            try:
+                await self._send(ws, chunk)
+            except APIError:
+                self._unsent.appendleft(chunk)
+                raise
+            except asyncio.CancelledError:
+                self._account(chunk)  # written: only the wait for the buffer to drain stopped
+                raise
+            self._account(chunk)
+
+    def _account(self, chunk: bytes) -> None:
+        self._state.audio_sent(len(chunk))
+        self._usage_s += len(chunk) / 2 / self._opts.sample_rate
+        if self._usage_s >= USAGE_REPORT_S:
+            self._report_usage()
+
+    async def _send_loop(self, ws: aiohttp.ClientWebSocketResponse) -> bool:
+        """Forward audio; returns True when stopped for a reconnect (after close_stream).
+
+        The reconnect flag is checked between items; ``update_options`` also puts a wake-up
+        item on the channel so a sender waiting for audio sees it at once.
+        """
+        await self._send_unsent(ws)
+        while True:
+            if self._reconnect.is_set():
+                await self._send_rest(ws)
+                await self._send(ws, CLOSE_STREAM_MESSAGE)
+                return True
+            try:
+                item = await self._input_ch.recv()
+            except utils.aio.ChanClosed:
+                await self._send_rest(ws)
+                await self._send(ws, self._state.close_stream())
+                return False
+            if item is not self._wake:
+                await self._forward(ws, item)
+
+    async def _forward(self, ws: aiohttp.ClientWebSocketResponse, item: Any) -> None:
+        if isinstance(item, rtc.AudioFrame):
+            await self._send_audio(ws, item.data.tobytes())
+            return
+        await self._send_rest(ws)  # a flush: the segment's tail goes out now
+        self._report_usage()
+        if self._stt._finalize_on_flush:
+            await self._send(ws, self._state.finalize())
+
+    async def _keepalive_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        interval = self._stt._keepalive_interval
+        if interval is None:
+            return
+        while True:
+            await asyncio.sleep(max(0.0, self._last_sent + interval - time.monotonic()))
+            if time.monotonic() - self._last_sent >= interval:
+                await self._send(ws, self._state.keepalive())
+
+    async def _recv_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        while True:
+            msg = await ws.receive()
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                self._heard = True
+                if self._on_event(self._state.receive(msg.data)):
+                    return
+                continue
+            if msg.type is aiohttp.WSMsgType.BINARY:
+                logger.debug("ignored a binary STT frame")
+                continue
+            if msg.type is aiohttp.WSMsgType.ERROR:
+                reason = redact(str(msg.data)) or type(msg.data).__name__
+                raise to_api_error(connection_error(f"Smallest STT connection failed: {reason}"))
+            raise to_api_error(
+                connection_error("Smallest STT closed the connection", close_code=ws.close_code)
+            )
+
+    # ------------------------------------------------------------------ events
+    def _on_event(self, event: Any) -> bool:
+        """Emit LiveKit events; True after the last transcript."""
+        if isinstance(event, Transcript):
+            if event.session_id:
+                self._request_id = event.session_id
+            if event.text.strip():
+                self._start_speech()
+                kind = (
+                    stt.SpeechEventType.FINAL_TRANSCRIPT
+                    if event.is_final
+                    else stt.SpeechEventType.INTERIM_TRANSCRIPT
+                )
+                self._event_ch.send_nowait(
+                    stt.SpeechEvent(
+                        type=kind,
+                        request_id=self._request_id,
+                        alternatives=[self._speech_data(event)],
+                    )
+                )
+            end_of_turn = self._stt.pulse2 and event.speech_final is True  # Pulse 2's own
+            if event.is_final and (
+                event.is_last or event.from_finalize or not self._opts.vad_events or end_of_turn
+            ):
+                self._end_speech()
+            return event.is_last
+        if isinstance(event, SpeechStarted):
+            self._start_speech()
+        elif isinstance(event, SpeechEnded):
+            self._end_speech()
+        elif isinstance(event, STTError):
+            raise to_api_error(event.error, request_id=self._request_id or None)
+        elif isinstance(event, STTIgnored):
+            logger.debug("ignored an STT frame: %s", redact(event.reason))
+        elif not isinstance(event, Pong):
+            logger.debug("unhandled STT event %r", event)
+        return False
+
+    def _speech_data(self, event: Transcript) -> stt.SpeechData:
+        metadata = speech_metadata(event)
+        if metadata:
+            self.context = SpeakerProfile(**metadata)
+        offset = self.start_time_offset
+        words = [
+            TimedString(
+                w.text,
+                start_time=w.start + offset,
+                end_time=w.end + offset,
+                confidence=w.confidence if w.confidence is not None else NOT_GIVEN,
+                start_time_offset=offset,
+                speaker_id=speaker_id(w.speaker),
+            )
+            for w in event.words
+        ]
+        return stt.SpeechData(
+            language=LanguageCode(event.language or self._opts.language),
+            text=event.text.strip(),
+            start_time=(event.start or 0.0) + offset,
+            end_time=(event.end or 0.0) + offset,
+            confidence=event.confidence or 0.0,
+            speaker_id=speaker_id(event.speaker) if self._opts.diarize else None,
+            words=words or None,
+            metadata=metadata or None,
+        )
+
+    def _start_speech(self) -> None:
+        if not self._speaking:
+            self._speaking = True
+            self._event_ch.send_nowait(stt.SpeechEvent(type=stt.SpeechEventType.START_OF_SPEECH))
+
+    def _end_speech(self) -> None:
+        if self._speaking:
+            self._speaking = False
+            self._event_ch.send_nowait(stt.SpeechEvent(type=stt.SpeechEventType.END_OF_SPEECH))
+
+    def _report_usage(self) -> None:
+        if self._usage_s <= 0:
+            return
+        usage, self._usage_s = self._usage_s, 0.0
+        self._event_ch.send_nowait(
+            stt.SpeechEvent(
+                type=stt.SpeechEventType.RECOGNITION_USAGE,
+                request_id=self._request_id,
+                recognition_usage=stt.RecognitionUsage(audio_duration=usage),
+            )
+        )

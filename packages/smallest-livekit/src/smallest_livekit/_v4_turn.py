@@ -1,0 +1,136 @@
+"""One LiveKit segment on a Lightning v4 session: sentences out as ``speak`` turns, audio in.
+
+Each complete sentence is spoken as its own turn as soon as the LLM finishes it; the server
+speaks turns in order, so the segment's audio is the turns' audio in order. Audio is
+attributed by the core to the turn the server last started, so audio of a turn this
+segment interrupted (or an earlier segment abandoned) never reaches this one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from livekit.agents import APIError, tts, utils
+
+from smallest_core import (
+    SentenceSegmenter,
+    SessionFailed,
+    SessionNotice,
+    TurnAudio,
+    TurnEnded,
+    TurnFailed,
+    check_text,
+    connection_error,
+)
+
+from ._v4_socket import V4Socket, v4_api_error
+from .log import logger
+
+if TYPE_CHECKING:
+    from .lightning_v4 import LightningV4Stream
+
+_INTERRUPT_SEND_TIMEOUT_S = 1.0
+
+
+class V4Segment:
+    """Drive one segment; :meth:`abandon` interrupts whatever of it is still live."""
+
+    def __init__(
+        self, stream: LightningV4Stream, sock: V4Socket, emitter: tts.AudioEmitter
+    ) -> None:
+        self.stream = stream
+        self.sock = sock
+        self.emitter = emitter
+        self.live: set[str] = set()
+        """Turns spoken by this segment that have not ended."""
+        self.turns = 0
+        self.audio_pushed = False
+        self._input_done = False
+        self._wake = asyncio.Event()
+        self._segmenter = SentenceSegmenter()
+
+    async def run(self) -> None:
+        sender = asyncio.create_task(self._send_loop(), name="smallest.v4.send")
+        receiver = asyncio.create_task(self._recv_loop(), name="smallest.v4.recv")
+        try:
+            done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()  # the first failure
+            await receiver
+        except APIError as exc:
+            if self.audio_pushed:
+                exc.retryable = False  # a retry would play this segment's audio again
+            raise
+        finally:
+            await utils.aio.cancel_and_wait(sender, receiver)
+
+    async def abandon(self) -> None:
+        """Barge-in: stop this segment's turns on the server, keeping the socket."""
+        if not self.live or not self.sock.alive:
+            return
+        self.sock.session.interrupt()
+        self.live.clear()
+        try:
+            async with asyncio.timeout(_INTERRUPT_SEND_TIMEOUT_S):
+                await self.sock.flush()
+        except (APIError, TimeoutError):
+            self.sock.failure = connection_error("Lightning v4 did not take the interrupt")
+
+    # ------------------------------------------------------------------ sending
+    async def _send_loop(self) -> None:
+        async for item in self.stream.input_channel():
+            if self.stream.is_flush(item):
+                pieces = self._segmenter.flush()
+            else:
+                pieces = self._segmenter.push(item)
+            for piece in pieces:
+                await self._speak(piece)
+        for piece in self._segmenter.flush():
+            await self._speak(piece)
+        self._input_done = True
+        self._wake.set()
+
+    async def _speak(self, text: str) -> None:
+        if not text.strip():
+            return
+        try:
+            check_text(text)
+        except ValueError as exc:
+            raise APIError(f"Lightning v4 cannot send this text: {exc}", retryable=False) from None
+        if self.turns == 0:
+            self.stream.mark_started()
+        turn_id = self.sock.session.speak(text)
+        self.turns += 1
+        self.live.add(turn_id)
+        self._wake.set()
+        await self.sock.flush()
+
+    # ------------------------------------------------------------------ receiving
+    async def _recv_loop(self) -> None:
+        timeout = self.stream.connect_options.timeout
+        while True:
+            if not self.live:
+                if self._input_done:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            for event in await self.sock.receive(timeout):
+                self._on_event(event)
+
+    def _on_event(self, event: Any) -> None:
+        if isinstance(event, TurnAudio):
+            if event.turn_id in self.live:
+                self.emitter.push(event.audio)
+                self.audio_pushed = True
+        elif isinstance(event, TurnEnded):
+            self.live.discard(event.turn_id)
+        elif isinstance(event, TurnFailed):
+            if event.turn_id in self.live:
+                self.live.discard(event.turn_id)
+                raise v4_api_error(event.error)
+        elif isinstance(event, SessionFailed):
+            raise v4_api_error(event.error)
+        elif isinstance(event, SessionNotice):
+            logger.warning("Lightning v4: %s", event.message)
