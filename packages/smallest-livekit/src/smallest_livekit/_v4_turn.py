@@ -2,30 +2,29 @@
 
 Each complete sentence is spoken as its own turn as soon as the LLM finishes it; the server
 speaks turns in order, so the segment's audio is the turns' audio in order. Audio is
-attributed by the core to the turn the server last started, so audio of a turn this
-segment interrupted (or an earlier segment abandoned) never reaches this one.
+attributed by the core to the turn the server last started and handed by the socket's
+reader to this segment's sink, so audio of a turn this segment interrupted (or an earlier
+segment abandoned) never reaches this one.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from livekit.agents import APIError, tts, utils
+from livekit.agents import APIError, APITimeoutError, tts, utils
 
 from smallest_core import (
     SentenceSegmenter,
-    SessionFailed,
-    SessionNotice,
     TurnAudio,
     TurnEnded,
     TurnFailed,
     check_text,
     connection_error,
 )
+from smallest_core.aio import TurnEvent
 
 from ._v4_socket import V4Socket, v4_api_error
-from .log import logger
 
 if TYPE_CHECKING:
     from .lightning_v4 import LightningV4Stream
@@ -48,6 +47,8 @@ class V4Segment:
         self.audio_pushed = False
         self._input_done = False
         self._wake = asyncio.Event()
+        """Set by the sink on every event of this segment's turns, and by the sender."""
+        self._failure: APIError | None = None
         self._segmenter = SentenceSegmenter()
 
     async def run(self) -> None:
@@ -67,14 +68,14 @@ class V4Segment:
 
     async def abandon(self) -> None:
         """Barge-in: stop this segment's turns on the server, keeping the socket."""
-        if not self.live or not self.sock.alive:
+        if not self.live or not self.sock.usable:
             return
-        self.sock.session.interrupt()
+        self.sock.interrupt()
         self.live.clear()
         try:
             async with asyncio.timeout(_INTERRUPT_SEND_TIMEOUT_S):
-                await self.sock.flush()
-        except (APIError, TimeoutError):
+                await self.sock.send_pending()
+        except TimeoutError:
             self.sock.failure = connection_error("Lightning v4 did not take the interrupt")
 
     # ------------------------------------------------------------------ sending
@@ -100,37 +101,44 @@ class V4Segment:
             raise APIError(f"Lightning v4 cannot send this text: {exc}", retryable=False) from None
         if self.turns == 0:
             self.stream.mark_started()
-        turn_id = self.sock.session.speak(text)
+        turn_id = self.sock.speak(text, self._on_event)
         self.turns += 1
-        self.live.add(turn_id)
+        self.live.add(turn_id)  # text is never blank here, so the turn is still live
         self._wake.set()
-        await self.sock.flush()
+        await self.sock.send_pending()
 
     # ------------------------------------------------------------------ receiving
     async def _recv_loop(self) -> None:
+        """Until every turn of the segment ended; silence while one is live is a timeout."""
         timeout = self.stream.connect_options.timeout
         while True:
+            if self._failure is not None:
+                raise self._failure
+            if not self.live and self._input_done:
+                return
+            self._wake.clear()
             if not self.live:
-                if self._input_done:
-                    return
-                self._wake.clear()
                 await self._wake.wait()
                 continue
-            for event in await self.sock.receive(timeout):
-                self._on_event(event)
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            except TimeoutError:
+                self.sock.failure = connection_error("Lightning v4 stopped answering")
+                raise APITimeoutError(
+                    f"no answer from Lightning v4 within {timeout:.1f} s"
+                ) from None
 
-    def _on_event(self, event: Any) -> None:
+    def _on_event(self, event: TurnEvent) -> None:
+        """The socket's sink for this segment's turns (runs in the reader; never blocks)."""
         if isinstance(event, TurnAudio):
             if event.turn_id in self.live:
                 self.emitter.push(event.audio)
                 self.audio_pushed = True
         elif isinstance(event, TurnEnded):
             self.live.discard(event.turn_id)
-        elif isinstance(event, TurnFailed):
-            if event.turn_id in self.live:
-                self.live.discard(event.turn_id)
-                raise v4_api_error(event.error)
-        elif isinstance(event, SessionFailed):
-            raise v4_api_error(event.error)
-        elif isinstance(event, SessionNotice):
-            logger.warning("Lightning v4: %s", event.message)
+        elif isinstance(event, TurnFailed) and event.turn_id in self.live:
+            self.live.discard(event.turn_id)
+            if self._failure is None:
+                self._failure = v4_api_error(event.error)
+        self._wake.set()

@@ -202,19 +202,19 @@ class LightningV4TTS(tts.TTS[Any]):
         """A usable pooled session and whether it was reused (dead ones are discarded)."""
         for _ in range(3):
             sock = await self._pool.get(timeout=connect_timeout)
-            if sock.usable:
+            if sock.usable and not sock.session.busy:
                 break
             self._pool.remove(sock)
         else:
             sock = await self._pool.get(timeout=connect_timeout)
         for text, pcm, rate in self._user_turns:
-            sock.session.add_user_turn(text, pcm, rate)
+            sock.add_user_turn(text, pcm, rate)
         self._user_turns.clear()
         return sock, self._pool.last_connection_reused
 
     def release(self, sock: V4Socket) -> None:
         """Back to the pool, or discarded when it cannot carry another turn."""
-        if sock.usable:
+        if sock.usable and not sock.session.busy:
             self._pool.put(sock)
         else:
             self._pool.remove(sock)
@@ -233,7 +233,7 @@ class LightningV4Stream(tts.SynthesizeStream):
         self._connection_reused = reused
         segment = V4Segment(self, sock, output_emitter)
         try:
-            await sock.flush()  # the caller's turns, if any, go first
+            await sock.send_pending()  # the caller's turns, if any, go first
             segment_id = utils.shortuuid()
             output_emitter.initialize(
                 request_id=sock.session.session_id or segment_id,
