@@ -69,7 +69,7 @@ def test_pulse2_streams_english_only() -> None:
     opts = STTOptions(model=catalog.PULSE_2)
     check_streaming_stt(opts)
     assert opts.query()["model"] == "pulse-2"
-    with pytest.raises(ValueError, match=r"allowed: en$"):
+    with pytest.raises(ValueError, match=r"language for pulse-2 .*allowed: en$"):
         STTOptions(model=catalog.PULSE_2, language="hi")
 
 

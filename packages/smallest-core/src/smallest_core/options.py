@@ -216,7 +216,9 @@ class STTOptions:
             self.model,
             tuple(dict.fromkeys(catalog.STT_MODELS + catalog.STT_BATCH_MODELS)),
         )
-        catalog.check_choice("STT language", self.language, _stt_languages(self.model))
+        catalog.check_choice(
+            f"STT language for {self.model}", self.language, _stt_languages(self.model)
+        )
         if isinstance(self.sample_rate, bool) or not isinstance(self.sample_rate, int):
             raise ValueError(f"sample_rate must be an int, got {self.sample_rate!r}")
         catalog.check_choice("STT sample_rate", self.sample_rate, catalog.STT_SAMPLE_RATES)
