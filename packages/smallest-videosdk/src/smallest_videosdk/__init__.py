@@ -7,5 +7,6 @@ like any other provider.
 from smallest_videosdk._version import __version__
 from smallest_videosdk.stt import SmallestAISTT
 from smallest_videosdk.tts import SmallestAITTS
+from smallest_videosdk.tts_v4 import SmallestAITTSV4
 
-__all__ = ["SmallestAISTT", "SmallestAITTS", "__version__"]
+__all__ = ["SmallestAISTT", "SmallestAITTS", "SmallestAITTSV4", "__version__"]

@@ -14,14 +14,16 @@ from smallest_core import (
     Endpoints,
     SmallestError,
     auth_headers,
+    error_from_http,
     resolve_api_key,
 )
-from smallest_core.errors import error_from_http
+from smallest_core.aio import read_bounded
 from smallest_videosdk._version import __version__
 
 _logger = logging.getLogger("smallest_videosdk")
 SOURCE = "smallest-videosdk"
 _OFFICIAL_SUFFIX = "/waves/v1"
+EXPIRE_CONTENT_HEADER = "x-expire-content"
 
 
 def api_root(base_url: str | None) -> str | None:
@@ -40,14 +42,31 @@ class Account:
 
     endpoints: Endpoints
     key: ApiKey
+    expire_content: bool = False
+    """Ask the service to delete request content after 7 days (an Enterprise opt-in)."""
 
     @classmethod
-    def resolve(cls, api_key: str | None, base_url: str | None) -> Account:
+    def resolve(
+        cls,
+        api_key: str | None,
+        base_url: str | None,
+        *,
+        stt_language: str | None = None,
+        region: str = "auto",
+        expire_content: bool = False,
+    ) -> Account:
+        """With ``stt_language``, the public API root is switched to the region's host
+        that streams it (``ValueError`` naming that host when ``region`` cannot)."""
         endpoints = Endpoints.resolve(api_root(base_url))
-        return cls(endpoints, resolve_api_key(api_key, endpoints.base_url))
+        if stt_language is not None:
+            endpoints = endpoints.for_stt_language(stt_language, region)
+        return cls(endpoints, resolve_api_key(api_key, endpoints.base_url), expire_content)
 
     def headers(self) -> dict[str, str]:
-        return auth_headers(self.key, source=SOURCE, version=__version__)
+        headers = auth_headers(self.key, source=SOURCE, version=__version__)
+        if self.expire_content:
+            headers[EXPIRE_CONTENT_HEADER] = "true"
+        return headers
 
 
 async def refused_upgrade(
@@ -73,19 +92,6 @@ async def refused_upgrade(
         _logger.debug("could not re-read the refusal body: %s", type(read_error).__name__)
     refused = f"the server refused the {what} WebSocket with HTTP {exc.status}"
     return error_from_http(exc.status, refused, dict(exc.headers or {}))
-
-
-async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
-    """At most ``limit`` bytes of the body (the rest is never read into memory)."""
-    parts: list[bytes] = []
-    size = 0
-    while size < limit:
-        part = await resp.content.read(limit - size)
-        if not part:
-            break
-        parts.append(part)
-        size += len(part)
-    return b"".join(parts)
 
 
 def describe(error: SmallestError) -> str:

@@ -15,6 +15,7 @@ from videosdk.agents import STT, SpeechData, SpeechEventType, STTResponse
 from videosdk.agents.audio_input import AudioCapability, ProviderAudioInput
 
 from smallest_core import (
+    MAX_BACKOFF_S,
     MAX_FRAME_BYTES,
     MAX_RECONNECT_ATTEMPTS,
     AudioChunker,
@@ -29,21 +30,27 @@ from smallest_core import (
     Transcript,
     backoff,
     check_duration,
+    check_streaming_stt,
+    connection_error,
     redact,
 )
-from smallest_core.errors import connection_error
-from smallest_core.options import check_streaming_stt
-from smallest_core.retry import MAX_BACKOFF_S
 from smallest_videosdk._common import Account, describe, refused_upgrade
+from smallest_videosdk._pulse2 import PULSE_2, turn_metadata
+from smallest_videosdk._user_turn import UserTurnListener, UserTurns
 
 logger = logging.getLogger("smallest_videosdk.stt")
 
 PULSE_SAMPLE_RATES = frozenset({8000, 16000, 22050, 24000, 44100, 48000})
 _FRAME_MS = 50
 _PENDING_S = 10.0
-"""Audio kept (newest) while reconnecting, sent once on the next socket."""
+"""Audio kept (newest) while reconnecting, sent once on the next socket with new input."""
 _HEALTHY_AFTER_S = MAX_BACKOFF_S
 """A socket that lived this long (or sent any frame) ends an outage."""
+_STALE_AFTER_S = 1.0
+"""Room audio arrives every 20 ms, silence included: audio kept through an outage is sent
+with the next input only if that follows within this gap. A longer gap means nobody fed this
+instance meanwhile (e.g. a fallback switched away): its old audio is dropped, never sent
+after newer audio reached another provider."""
 
 
 class SmallestAISTT(STT):  # type: ignore[misc]
@@ -54,6 +61,11 @@ class SmallestAISTT(STT):  # type: ignore[misc]
     framework's converter, cut into 50 ms frames and streamed to
     ``WS /waves/v1/stt/live``. Reports ``START``, ``INTERIM``, ``FINAL`` and ``END``
     :class:`~videosdk.agents.STTResponse` events; words go in ``metadata["words"]``.
+
+    ``model="pulse-2"`` (English): each final's ``metadata`` also has ``end_of_turn``,
+    ``emotion`` (the top label), ``emotions`` (the scores) and ``gender``; ``END`` is
+    reported when Pulse 2 says the turn is over (or after ``flush()``), not per final.
+    The language is streamed from the host that serves it (``region="auto"``).
     """
 
     def __init__(
@@ -62,6 +74,8 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         api_key: str | None = None,
         base_url: str | None = None,
         language: str = "en",
+        model: str = "pulse",
+        region: str = "auto",
         sample_rate: int = 16000,
         input_sample_rate: int | None = None,
         input_channels: int | None = None,
@@ -81,8 +95,12 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         close_timeout_s: float = 5.0,
         timeout: float = 10.0,
         http_session: aiohttp.ClientSession | None = None,
+        session_id: str | None = None,
+        expire_content: bool = False,
     ) -> None:
         self._options = STTOptions(
+            model=model,
+            session_id=session_id,
             language=language,
             sample_rate=sample_rate,
             word_timestamps=word_timestamps,
@@ -101,7 +119,9 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         check_duration("keepalive_interval_s", keepalive_interval_s)
         check_duration("close_timeout_s", close_timeout_s)
         check_duration("timeout", timeout)
-        self._account = Account.resolve(api_key, base_url)
+        self._account = Account.resolve(
+            api_key, base_url, stt_language=language, region=region, expire_content=expire_content
+        )
         super().__init__(interim_results=interim_results)
         self.keepalive_interval_s = keepalive_interval_s
         self.close_timeout_s = close_timeout_s
@@ -127,6 +147,8 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         self._retry_at = 0.0
         self._closing = False
         self._pending: deque[bytes] = deque(maxlen=int(_PENDING_S * 1000 / _FRAME_MS))
+        self._last_input = 0.0
+        self._user_turns = UserTurns(sample_rate)
         self._reconnect: asyncio.Task[None] | None = None
         self._failures = 0
         """Connection failures in a row (the back-off attempt number)."""
@@ -140,6 +162,27 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         """The validated request options."""
         return self._options
 
+    @property
+    def model(self) -> str:
+        """The streaming model (``pulse`` or ``pulse-2``)."""
+        return self._options.model
+
+    @property
+    def session_id(self) -> str | None:
+        """Your id for the session, sent as ``external_session_id``."""
+        return self._options.session_id
+
+    def on_user_turn(self, listener: UserTurnListener | None) -> None:
+        """Call ``listener(text, pcm, sample_rate)`` at the end of each user turn, with its
+        final words and the audio sent for them (mono, newest 30 s), e.g.
+        ``stt.on_user_turn(tts.add_user_turn)`` for :class:`SmallestAITTSV4`."""
+        self._user_turns.listener = listener
+
+    @property
+    def base_url(self) -> str:
+        """The API root the stream connects to (after routing the language to its region)."""
+        return self._account.endpoints.base_url
+
     # ------------------------------------------------------------------ framework API
     async def process_audio(
         self, audio_frames: bytes, language: str | None = None, **kwargs: Any
@@ -147,10 +190,13 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         """Stream room audio (any rate/channels the SDK reports) to Pulse.
 
         While a lost connection is re-established (with back-off), the audio is kept
-        (the newest ``_PENDING_S`` seconds) and sent once on the new socket.
+        (the newest ``_PENDING_S`` seconds) and sent once on the new socket, unless the
+        input stopped for over ``_STALE_AFTER_S`` meanwhile.
         """
         if self._closing or self._blocked is not None or not audio_frames:
             return
+        self._drop_stale_audio()
+        self._last_input = time.monotonic()
         frames = self._chunker.push(self._audio.process(audio_frames))
         ws = await self._connected()
         if ws is None:
@@ -163,6 +209,7 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         ws = self._ws
         if ws is None or ws.closed:
             return
+        self._drop_stale_audio()
         rest = self._chunker.flush()
         if not await self._send_frames(ws, [rest] if rest else []):
             return
@@ -176,6 +223,7 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         self._closing = True
         await _cancel(self._reconnect)
         self._reconnect = None
+        self._drop_stale_audio()
         ws = self._ws
         if ws is not None and not ws.closed:
             rest = self._chunker.flush()
@@ -270,8 +318,7 @@ class SmallestAISTT(STT):  # type: ignore[misc]
                     self._failures += 1
                     continue
                 self._attach(ws)
-            await self._send_frames(ws, [])
-            return
+            return  # the kept audio goes with the next input, if that follows on from it
         error = self._last_error
         cause = f": {describe(error)}" if error is not None else ""
         self._report(connection_error(f"Pulse unreachable after {self._failures} attempts{cause}"))
@@ -279,6 +326,11 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         self._failures = 0
         self._outage_reported = False
         self._retry_at = time.monotonic() + MAX_BACKOFF_S
+
+    def _drop_stale_audio(self) -> None:
+        if self._pending and time.monotonic() - self._last_input > _STALE_AFTER_S:
+            logger.debug("dropping %d kept audio frames: the input stopped", len(self._pending))
+            self._pending.clear()
 
     def _recovered(self) -> None:
         """The current socket works: the next failure starts a new outage."""
@@ -290,7 +342,8 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
             self._owns_session = True
-        url = self._account.endpoints.stt_ws(self._options.query())
+        query = self._options.query()
+        url = self._account.endpoints.stt_ws(query)
         try:
             return await asyncio.wait_for(
                 self._session.ws_connect(
@@ -336,6 +389,7 @@ class SmallestAISTT(STT):  # type: ignore[misc]
                 return False
             self._pending.popleft()
             self._state.audio_sent(len(frame))
+            self._user_turns.audio(frame)
             self._last_sent = time.monotonic()
         return True
 
@@ -404,8 +458,8 @@ class SmallestAISTT(STT):  # type: ignore[misc]
                 self._blocked = event.error  # the same request would fail again
         elif isinstance(event, SpeechStarted):
             await self._start()
-        elif isinstance(event, SpeechEnded):
-            await self._end()
+        elif isinstance(event, SpeechEnded) and self.model != PULSE_2:
+            await self._end()  # Pulse 2 ends speech at the end of the turn instead
         elif isinstance(event, STTIgnored):
             logger.debug("ignored a Pulse frame: %s", redact(event.reason))
         elif isinstance(event, Pong):
@@ -414,12 +468,20 @@ class SmallestAISTT(STT):  # type: ignore[misc]
             self._finished.set()
 
     async def _on_transcript(self, t: Transcript) -> None:
-        if not t.text.strip():
-            return
-        await self._start()
-        kind = SpeechEventType.FINAL if t.is_final else SpeechEventType.INTERIM
-        await self._deliver(kind, _speech_data(t, self._options.language), _metadata(t))
-        if t.is_final and not self._options.vad_events:
+        spoken = bool(t.text.strip())
+        pulse2_final = t.is_final and self.model == PULSE_2
+        if spoken:
+            await self._start()
+            kind = SpeechEventType.FINAL if t.is_final else SpeechEventType.INTERIM
+            metadata = {**_metadata(t), **turn_metadata(t)} if pulse2_final else _metadata(t)
+            await self._deliver(kind, _speech_data(t, self._options.language), metadata)
+            if t.is_final:
+                self._user_turns.words(t.text)
+        if pulse2_final:  # Pulse 2: speech ends with the turn
+            ends = t.speech_final is True or t.from_finalize or t.is_last
+        else:
+            ends = spoken and t.is_final and not self._options.vad_events
+        if ends:
             await self._end()
 
     async def _start(self) -> None:
@@ -431,6 +493,7 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         if self._in_speech:
             self._in_speech = False
             await self._deliver(SpeechEventType.END, SpeechData(text=""))
+            await self._user_turns.ended()
 
     async def _deliver(
         self, kind: SpeechEventType, data: SpeechData, metadata: dict[str, Any] | None = None

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -14,14 +14,16 @@ import aiohttp
 from videosdk.agents import TTS, FlushMarker
 
 from smallest_core import (
-    DEFAULT_PRO_VOICE,
     DEFAULT_VOICE,
     MAX_ERROR_BODY_BYTES,
     MAX_FRAME_BYTES,
+    Affect,
     AudioReceived,
     ContextEnded,
     ContextFailed,
     ErrorKind,
+    ResponseDeadline,
+    SentenceSegmenter,
     SmallestError,
     TTSOptions,
     Voice,
@@ -29,24 +31,20 @@ from smallest_core import (
     catalog,
     check_duration,
     check_text,
-    error_from_audio_response,
-    name_the_voice,
+    parse_voices,
+    should_replay,
 )
-from smallest_core.audio import PcmDecoder
-from smallest_core.errors import connection_error, error_from_http
-from smallest_core.segmenter import SentenceSegmenter
-from smallest_core.tts_messages import http_request_body, http_request_headers
-from smallest_core.voices import parse_voices
-from smallest_videosdk._common import Account, describe, read_bounded
+from smallest_core.aio import read_bounded
+from smallest_videosdk._common import Account, describe
 from smallest_videosdk._playback import TRACK_SAMPLE_RATE, TrackAudio, WordPacer
-from smallest_videosdk._segment import DEFAULT_BUFFER_DELAY_S, AudioOwed, Segment, Sent
+from smallest_videosdk._segment import Segment, Sent
+from smallest_videosdk._tts_http import post_sentence
+from smallest_videosdk._tts_options import http_only, tts_options, whole_seconds, with_affect
 from smallest_videosdk._tts_socket import TTSSocket, open_socket
 
 logger = logging.getLogger("smallest_videosdk.tts")
 
 TextInput = AsyncIterator[str | FlushMarker] | str
-
-_LEGACY_ONLY_DEFAULTS = {"consistency": 0.5, "similarity": 0.0, "enhancement": 1.0}
 
 
 class _Interrupted(Exception):
@@ -65,6 +63,8 @@ class _Turn:
     first_audio: bool = False
     pacer: WordPacer | None = None
     producer: asyncio.Task[None] | None = None
+    affect_pinned: bool = False
+    """``synthesize(affect=...)`` was given: :meth:`SmallestAITTS.set_affect` waits."""
 
 
 class SmallestAITTS(TTS):  # type: ignore[misc]
@@ -109,41 +109,41 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         max_buffer_delay_ms: int | None = None,
         idle_timeout_s: int | None = None,
         http_session: aiohttp.ClientSession | None = None,
+        affect: Affect | None = None,
+        pronunciation_dicts: Sequence[str] = (),
+        number_pronunciation_language: str | None = None,
+        math_notation: bool | None = None,
+        content_filter: str | None = None,
+        expire_content: bool = False,
+        session_id: str | None = None,
     ) -> None:
-        if voice_id is None:
-            pro = catalog.normalize_tts_model(model) == catalog.LIGHTNING_V3_1_PRO
-            voice_id = DEFAULT_PRO_VOICE if pro else DEFAULT_VOICE
-        if max_buffer_delay_ms is None:
-            if max_buffer_flush_ms > 0:
-                max_buffer_delay_ms = max_buffer_flush_ms
-            elif not sentence_streaming:
-                max_buffer_delay_ms = 0
-        self._options = TTSOptions(
-            voice_id=voice_id,
+        self._options = tts_options(
             model=model,
+            voice_id=voice_id,
             language=language,
             sample_rate=sample_rate,
             speed=speed,
             word_timestamps=word_timestamps,
             complete_backoff_ms=complete_backoff_ms,
             max_buffer_delay_ms=max_buffer_delay_ms,
+            max_buffer_flush_ms=max_buffer_flush_ms,
+            sentence_streaming=sentence_streaming,
+            legacy=(consistency, similarity, enhancement),
+            affect=affect,
+            pronunciation_dicts=pronunciation_dicts,
+            number_pronunciation_language=number_pronunciation_language,
+            math_notation=math_notation,
+            content_filter=content_filter,
+            session_id=session_id,
         )
         check_duration("timeout", timeout)
         check_duration("max_connection_age_sec", max_connection_age_sec)
-        if idle_timeout_s is not None:
-            check_duration("idle_timeout_s", idle_timeout_s)
-            if int(idle_timeout_s) != idle_timeout_s:
-                raise ValueError(f"idle_timeout_s must be whole seconds, got {idle_timeout_s!r}")
-            idle_timeout_s = int(idle_timeout_s)
-        self._account = Account.resolve(api_key, base_url)
-        given = {"consistency": consistency, "similarity": similarity, "enhancement": enhancement}
-        ignored = [k for k, v in given.items() if v != _LEGACY_ONLY_DEFAULTS[k]]
-        if ignored:
-            logger.warning("%s only applied to the retired lightning-v2 and are ignored", ignored)
+        idle_timeout_s = whole_seconds("idle_timeout_s", idle_timeout_s)
+        self._account = Account.resolve(api_key, base_url, expire_content=expire_content)
         super().__init__(
             sample_rate=TRACK_SAMPLE_RATE, num_channels=1, word_timestamps=word_timestamps
         )
-        self.enable_streaming = enable_streaming
+        self.enable_streaming = enable_streaming and not http_only(self._options)
         self.sentence_streaming = sentence_streaming
         self.timeout = timeout
         self.max_connection_age_sec = max_connection_age_sec
@@ -171,6 +171,14 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
     @property
     def voice_id(self) -> str:
         return self._options.voice_id
+
+    def set_affect(self, affect: Affect | None) -> None:
+        """How the following utterances sound on Lightning v3.2 (``None``: server default).
+
+        Applies from the next sentence, also mid-turn; nothing reconnects (each sentence is
+        one request). ``ValueError`` on another model.
+        """
+        self._options = with_affect(self._options, affect)
 
     def reset_first_audio_tracking(self) -> None:
         """The next turn reports its first audio again (the pipeline calls this per turn)."""
@@ -203,7 +211,9 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         options = self._options
         if voice_id and voice_id != options.voice_id:
             options = options.with_changes(voice_id=voice_id)
-        turn = _Turn()
+        turn = _Turn(affect_pinned="affect" in kwargs)
+        if turn.affect_pinned:
+            options = with_affect(options, kwargs["affect"])
         self._turn = turn
         try:
             if self.enable_streaming:
@@ -245,7 +255,7 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             pacer.cancel()
         self._pacers.clear()
         if self._socket is not None:
-            await self._socket.close()
+            await self._socket.aclose()
             self._socket = None
         if self._session is not None and self._owns_session:
             await self._session.close()
@@ -283,9 +293,9 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             sock = self._socket
             if sock is not None:
                 too_old = time.monotonic() - sock.opened_at > self.max_connection_age_sec
-                if sock.alive and not (too_old and not sock.conn.busy):
+                if sock.usable and not (too_old and not sock.protocol.busy):
                     return sock
-                await sock.close()
+                await sock.aclose()
                 self._socket = None
             url = self._account.endpoints.tts_ws(idle_timeout_s=self.idle_timeout_s)
             sock = await open_socket(
@@ -300,17 +310,18 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
         if turn.interrupted:
             raise _Interrupted
         segment.bind(sock, options)
-        await sock.flush()
+        await sock.send_pending()
 
     async def _discard(self, sock: TTSSocket) -> None:
         """Close a socket that may not carry another context."""
         if self._socket is sock:
             self._socket = None
-        await sock.close()
+        await sock.aclose()
 
     async def _stream_turn(
         self, turn: _Turn, text: AsyncIterator[str | FlushMarker], options: TTSOptions
     ) -> None:
+        await self._live_socket()  # before reading text: a refused turn leaves it all unread
         ready: asyncio.Queue[Segment | None] = asyncio.Queue()
         turn.producer = asyncio.create_task(self._produce(turn, text, ready))
         audio = TrackAudio(options.sample_rate, self._track_rate())
@@ -405,7 +416,7 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             raise _Interrupted
         if segment.socket is None:
             await self._bind(turn, segment, options)
-        owed = self._owed(options)
+        owed = ResponseDeadline.for_options(self.timeout, options)
         queue = segment.queue
         timed = False
         held: Any = _NOTHING_HELD  # an event taken while batching audio (``None`` is one too)
@@ -425,7 +436,7 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
             if event is None or turn.interrupted:
                 raise _Interrupted
             if isinstance(event, Sent):
-                owed.sent(event)
+                owed.sent(event.at, closing=event.closing)
                 continue
             owed.answered(time.monotonic())
             if type(event) is AudioReceived:
@@ -449,18 +460,15 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
                 return offset + event.samples
             elif isinstance(event, ContextFailed):
                 error = event.error
-                if not event.audio_received and error.retryable and not segment.replayed:
+                if should_replay(
+                    error, audio_received=event.audio_received, replays=segment.replays
+                ):
                     logger.info("TTS context failed before any audio (%s); replaying", error)
-                    segment.replayed = True
+                    segment.replays += 1
                     await self._bind(turn, segment, options)
-                    owed = self._owed(options)
+                    owed = ResponseDeadline.for_options(self.timeout, options)
                     continue
                 raise error
-
-    def _owed(self, options: TTSOptions) -> AudioOwed:
-        delay_ms = options.max_buffer_delay_ms
-        buffer_delay = DEFAULT_BUFFER_DELAY_S if delay_ms is None else delay_ms / 1000
-        return AudioOwed(self.timeout, buffer_delay)
 
     async def _time_out(self, segment: Segment) -> NoReturn:
         """The server owed audio and sent nothing: fail the turn and drop the socket."""
@@ -551,42 +559,19 @@ class SmallestAITTS(TTS):  # type: ignore[misc]
     ) -> None:
         if not text.strip():
             return
-        headers = {**self._account.headers(), **http_request_headers()}
-        decoder = PcmDecoder(options.output_format, options.sample_rate)
-        try:
-            async with self._http().post(
-                self._account.endpoints.tts_http,
-                json=http_request_body(options, text),
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-            ) as resp:
-                if resp.status >= 300:
-                    body = await read_bounded(resp, MAX_ERROR_BODY_BYTES)
-                    error = error_from_http(resp.status, body, dict(resp.headers))
-                    raise name_the_voice(error, options)
-                content_type = resp.headers.get("Content-Type")
-                head = await resp.content.read(MAX_ERROR_BODY_BYTES)
-                not_audio = error_from_audio_response(content_type, head)
-                if not_audio is not None:
-                    head += await read_bounded(resp, MAX_ERROR_BODY_BYTES - len(head))
-                    raise error_from_audio_response(content_type, head) or not_audio
-                pcm = decoder.feed(head)
-                await self._push(turn, audio.convert(pcm), len(pcm) // 2)
-                async for chunk in resp.content.iter_any():
-                    pcm = decoder.feed(chunk)
-                    await self._push(turn, audio.convert(pcm), len(pcm) // 2)
-                tail = decoder.flush()
-                await self._push(turn, audio.convert(tail), len(tail) // 2)
-        except TimeoutError:
-            raise connection_error(f"the TTS request timed out after {self.timeout:g}s") from None
-        except aiohttp.ClientError as exc:
-            raise connection_error(f"the TTS request failed: {exc}") from None
+        if not turn.affect_pinned and options.affect is not self._options.affect:
+            options = with_affect(options, self._options.affect)
+
+        async def play(pcm: bytes) -> None:
+            await self._push(turn, audio.convert(pcm), len(pcm) // 2)
+
+        await post_sentence(self._http(), self._account, options, text, self.timeout, play)
 
 
-def _wait(owed: AudioOwed, segment: Segment) -> float | None:
+def _wait(owed: ResponseDeadline, segment: Segment) -> float | None:
     """Seconds until the server is late with audio it owes the segment (None: never)."""
     sock = segment.socket
-    deadline = owed.deadline(0.0 if sock is None else sock.activity())
+    deadline = owed.due(0.0 if sock is None else sock.activity())
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 

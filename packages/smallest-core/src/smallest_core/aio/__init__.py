@@ -9,5 +9,6 @@ LiveKit and VideoSDK adapters are handed), imported only when this package is.
 
 from smallest_core.aio.bounded import read_bounded
 from smallest_core.aio.tts_socket import EventSink, TTSSocket
+from smallest_core.aio.v4_socket import TurnEvent, TurnSink, V4Socket
 
-__all__ = ["EventSink", "TTSSocket", "read_bounded"]
+__all__ = ["EventSink", "TTSSocket", "TurnEvent", "TurnSink", "V4Socket", "read_bounded"]
