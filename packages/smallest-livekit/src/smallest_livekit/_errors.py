@@ -18,6 +18,7 @@ from smallest_core import (
     name_the_voice,
     redact,
 )
+from smallest_core.aio import read_bounded
 
 from ._common import Connection
 from .log import logger
@@ -52,21 +53,10 @@ def core_error(error: BaseException) -> SmallestError | None:
     return found if isinstance(found, SmallestError) else None
 
 
-async def read_head(resp: aiohttp.ClientResponse, limit: int = MAX_ERROR_BODY_BYTES) -> bytes:
-    """At most ``limit`` bytes of a response body (an endless body costs nothing more)."""
-    head = bytearray()
-    while len(head) < limit:
-        chunk = await resp.content.read(limit - len(head))
-        if not chunk:
-            break
-        head += chunk
-    return bytes(head)
-
-
 async def http_error(resp: aiohttp.ClientResponse, options: TTSOptions | None = None) -> APIError:
     """The LiveKit error for a non-2xx response, with the server's own message (and, for a
     synthesis refused over its voice, the voice it was asked for)."""
-    body = await read_head(resp)
+    body = await read_bounded(resp, MAX_ERROR_BODY_BYTES)
     error = error_from_http(resp.status, body, dict(resp.headers))
     return to_api_error(name_the_voice(error, options) if options is not None else error)
 

@@ -21,8 +21,9 @@ from smallest_core import (
     http_request_body,
     http_request_headers,
 )
+from smallest_core.aio import read_bounded
 
-from ._errors import http_error, read_head, to_api_error, transport_error
+from ._errors import http_error, to_api_error, transport_error
 
 if TYPE_CHECKING:
     from .tts import TTS
@@ -94,7 +95,7 @@ class ChunkedStream(tts.ChunkedStream):
         content_type = resp.headers.get(aiohttp.hdrs.CONTENT_TYPE)
         first = await resp.content.read(MAX_ERROR_BODY_BYTES)
         if error_from_audio_response(content_type, first) is not None:
-            head = first + await read_head(resp, MAX_ERROR_BODY_BYTES - len(first))
+            head = first + await read_bounded(resp, MAX_ERROR_BODY_BYTES - len(first))
             error = error_from_audio_response(content_type, head)
             if error is not None:
                 raise to_api_error(error)

@@ -37,9 +37,10 @@ from smallest_core import (
     check_text,
     parse_voices,
 )
+from smallest_core.aio import read_bounded
 
 from ._common import Connection, api_root
-from ._errors import http_error, read_head, refused_upgrade, to_api_error, transport_error
+from ._errors import http_error, refused_upgrade, to_api_error, transport_error
 from ._tts_http import ChunkedStream
 from ._tts_socket import TTSSocket
 from ._tts_stream import SynthesizeStream
@@ -291,7 +292,7 @@ class TTS(tts.TTS[Any]):
             ) as resp:
                 if resp.status >= 400:
                     raise await http_error(resp)
-                body = await read_head(resp, MAX_FRAME_BYTES + 1)  # the core refuses more
+                body = await read_bounded(resp, MAX_FRAME_BYTES + 1)  # the core refuses more
             return parse_voices(resp.status, body)
         except APIError:
             raise
