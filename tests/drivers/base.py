@@ -220,6 +220,26 @@ class Driver(abc.ABC):
         ``reconnect_between``: make the plugin reconnect (its native way) between segments.
         """
 
+    @abc.abstractmethod
+    async def v4_turns(
+        self,
+        emu: Emulator,
+        texts: list[str],
+        *,
+        api_key: str,
+        barge_in_first_after_bytes: int | None = None,
+    ) -> list[TurnResult]:
+        """Speak each text as one reply on ONE Lightning v4 plugin (24 kHz), optionally
+        barging in on the first reply once that many bytes of its audio arrived."""
+
+    @abc.abstractmethod
+    async def pulse2_stream(
+        self, emu: Emulator, pcm: bytes, *, api_key: str
+    ) -> tuple[STTResult, list[dict[str, Any]]]:
+        """One utterance (16 kHz mono) through Pulse 2, then the end of the stream; the
+        finals, and for each final what the framework surfaced of Pulse 2's turn outputs
+        (``emotion``, ``gender``)."""
+
     def reprs(self, plugin: Any) -> str:
         """Every text a user could print of ``plugin``."""
         return f"{plugin!r} {plugin!s} {vars(plugin)!r}"

@@ -26,7 +26,7 @@ from livekit.agents import (
 from livekit.agents.types import USERDATA_TIMED_TRANSCRIPT
 
 from smallest_emulator import Emulator
-from smallest_livekit import STT, TTS
+from smallest_livekit import STT, TTS, LightningV4TTS
 
 from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult
 
@@ -251,6 +251,75 @@ class LiveKitDriver(Driver):
                     result.words += [(str(w), w.start_time, w.end_time) for w in alt.words or []]
                 if count is not None and len(result.finals) >= count:
                     return
+
+    async def v4_turns(
+        self,
+        emu: Emulator,
+        texts: list[str],
+        *,
+        api_key: str,
+        barge_in_first_after_bytes: int | None = None,
+    ) -> list[TurnResult]:
+        results: list[TurnResult] = []
+        conn = APIConnectOptions(max_retry=0, retry_interval=0.0, timeout=5.0)
+        async with utils.http_context.open():
+            engine = LightningV4TTS(api_key=api_key, base_url=emu.base_url, sample_rate=24000)
+            try:
+                for i, text in enumerate(texts):
+                    cut = barge_in_first_after_bytes if i == 0 else None
+                    results.append(await self._v4_turn(engine, text, conn, cut))
+            finally:
+                await engine.aclose()
+        return results
+
+    @staticmethod
+    async def _v4_turn(
+        engine: LightningV4TTS, text: str, conn: APIConnectOptions, cut: int | None
+    ) -> TurnResult:
+        result = TurnResult(b"")
+        stream = engine.stream(conn_options=conn)
+        stream.push_text(text)
+        stream.end_input()
+        try:
+            async with asyncio.timeout(15):
+                async for ev in stream:
+                    result.audio += _pcm(ev)
+                    if cut is not None and len(result.audio) >= cut:
+                        result.interrupted = True  # what an AgentSession does on barge-in
+                        break
+        except APIError as exc:
+            result.error = _failure(exc, 1)
+        finally:
+            await stream.aclose()
+        return result
+
+    async def pulse2_stream(
+        self, emu: Emulator, pcm: bytes, *, api_key: str
+    ) -> tuple[STTResult, list[dict[str, Any]]]:
+        result = STTResult([], [])
+        outputs: list[dict[str, Any]] = []
+        async with utils.http_context.open():
+            engine = STT(api_key=api_key, base_url=emu.base_url, model="pulse-2")
+            stream = engine.stream()
+            try:
+                for frame in _frames(pcm):
+                    stream.push_frame(frame)
+                stream.end_input()
+                async with asyncio.timeout(15):
+                    async for ev in stream:
+                        if ev.type is stt.SpeechEventType.FINAL_TRANSCRIPT and ev.alternatives:
+                            data = ev.alternatives[0]
+                            result.finals.append(data.text)
+                            meta = dict(getattr(data, "metadata", None) or {})
+                            outputs.append(
+                                {k: meta.get(k) for k in ("emotion", "gender") if k in meta}
+                            )
+            except APIError as exc:
+                result.error = _failure(exc, 1)
+            finally:
+                await stream.aclose()
+                await engine.aclose()
+        return result, outputs
 
 
 def _frames(pcm: bytes, ms: int = 100) -> list[rtc.AudioFrame]:

@@ -36,7 +36,12 @@ from pipecat_pipeline import Harness
 
 from smallest_core import SmallestError
 from smallest_emulator import Emulator
-from smallest_pipecat import SmallestHttpTTSService, SmallestSTTService, SmallestTTSService
+from smallest_pipecat import (
+    SmallestHttpTTSService,
+    SmallestLightningV4TTSService,
+    SmallestSTTService,
+    SmallestTTSService,
+)
 
 from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult, server_attempts
 
@@ -266,6 +271,76 @@ class PipecatDriver(Driver):
         if errors:
             result.error = _failure(errors[0], 1)
         return result
+
+    async def v4_turns(
+        self,
+        emu: Emulator,
+        texts: list[str],
+        *,
+        api_key: str,
+        barge_in_first_after_bytes: int | None = None,
+    ) -> list[TurnResult]:
+        service = SmallestLightningV4TTSService(api_key=api_key, base_url=emu.base_url)
+        results: list[TurnResult] = []
+        read: set[str] = set()
+        async with Harness(service, in_rate=RATE) as p:
+            for i, text in enumerate(texts):
+                read |= {f.context_id for f in p.down.of(TTSAudioRawFrame)}
+                p.down.clear()
+                p.up.clear()
+                await p.send(LLMFullResponseStartFrame(), LLMTextFrame(text))
+                await p.send(LLMFullResponseEndFrame())
+
+                def audio(read: set[str] = read) -> bytes:
+                    frames = p.down.of(TTSAudioRawFrame)
+                    return b"".join(f.audio for f in frames if f.context_id not in read)
+
+                def ended() -> bool:
+                    return bool(p.stops() or p.errors())
+
+                result = TurnResult(b"")
+                cut = barge_in_first_after_bytes if i == 0 else None
+                if cut is not None:
+                    await p.wait_until(lambda cut=cut: ended() or len(audio()) >= cut, 15)
+                    if not ended():
+                        result.interrupted = True
+                        seen = len(p.down.of(InterruptionFrame))
+                        await p.send(InterruptionFrame())
+                        await p.wait_until(
+                            lambda seen=seen: len(p.down.of(InterruptionFrame)) > seen, 15
+                        )
+                else:
+                    await p.wait_until(ended, 15)
+                result.audio = audio()
+                if p.errors():
+                    result.error = _failure(p.errors()[0], 1)
+                results.append(result)
+            await p.end()
+        return results
+
+    async def pulse2_stream(
+        self, emu: Emulator, pcm: bytes, *, api_key: str
+    ) -> tuple[STTResult, list[dict[str, Any]]]:
+        service = SmallestSTTService(
+            api_key=api_key,
+            base_url=emu.base_url,
+            settings=SmallestSTTService.Settings(model="pulse-2", language=Language.EN),
+        )
+        result = STTResult([], [])
+        outputs: list[dict[str, Any]] = []
+        async with Harness(service, in_rate=RATE) as p:
+            await p.send(VADUserStartedSpeakingFrame(), *_frames(pcm))
+            await p.send(VADUserStoppedSpeakingFrame(), UserStoppedSpeakingFrame())
+            await p.wait_until(lambda: bool(p.down.of(TranscriptionFrame)), 10)
+            await p.end()
+        for f in p.down.of(TranscriptionFrame):
+            result.finals.append(f.text)
+            meta = dict(getattr(f, "metadata", None) or {})
+            outputs.append({k: meta[k] for k in ("emotion", "gender") if k in meta})
+        errors = p.up.of(ErrorFrame)
+        if errors:
+            result.error = _failure(errors[0], 1)
+        return result, outputs
 
 
 def _frames(pcm: bytes, ms: int = 20) -> list[InputAudioRawFrame]:

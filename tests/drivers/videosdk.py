@@ -20,7 +20,7 @@ from videosdk.agents import FlushMarker, SpeechEventType, STTResponse, audio_for
 
 from smallest_core import SmallestError
 from smallest_emulator import Emulator
-from smallest_videosdk import SmallestAISTT, SmallestAITTS
+from smallest_videosdk import SmallestAISTT, SmallestAITTS, SmallestAITTSV4
 
 from .base import (
     Caps,
@@ -315,3 +315,76 @@ class VideoSDKDriver(Driver):
         if errors:
             result.error = Failure("error event", errors[0], None, 1)
         return result
+
+    async def v4_turns(
+        self,
+        emu: Emulator,
+        texts: list[str],
+        *,
+        api_key: str,
+        barge_in_first_after_bytes: int | None = None,
+    ) -> list[TurnResult]:
+        track = _Track()
+        tts = SmallestAITTSV4(api_key=api_key, base_url=emu.base_url, sample_rate=24000)
+        tts.loop = asyncio.get_running_loop()
+        tts.audio_track = track
+        results: list[TurnResult] = []
+        try:
+            for i, text in enumerate(texts):
+                track.audio.clear()
+                result = TurnResult(b"")
+                task = asyncio.create_task(tts.synthesize(text))
+                cut = barge_in_first_after_bytes if i == 0 else None
+                if cut is not None:
+                    async with asyncio.timeout(15):
+                        while not task.done() and len(track.audio) < cut:
+                            track.grew.clear()
+                            grew = asyncio.ensure_future(track.grew.wait())
+                            await asyncio.wait({grew, task}, return_when="FIRST_COMPLETED")
+                            grew.cancel()
+                    if not task.done():
+                        result.interrupted = True
+                        await tts.interrupt()
+                async with asyncio.timeout(15):
+                    (outcome,) = await asyncio.gather(task, return_exceptions=True)
+                if isinstance(outcome, SmallestError):
+                    result.error = Failure(
+                        "SmallestError", outcome.message, outcome.retryable, 1, None, None
+                    )
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+                result.audio = bytes(track.audio)
+                results.append(result)
+        finally:
+            await tts.aclose()
+        return results
+
+    async def pulse2_stream(
+        self, emu: Emulator, pcm: bytes, *, api_key: str
+    ) -> tuple[STTResult, list[dict[str, Any]]]:
+        audio_format.reset()
+        audio_format.publish(RATE, 1)
+        stt = SmallestAISTT(api_key=api_key, base_url=emu.base_url, model="pulse-2")
+        result = STTResult([], [])
+        outputs: list[dict[str, Any]] = []
+        errors: list[str] = []
+        stt.on("error", lambda message: errors.append(str(message)))
+
+        async def on_transcript(response: STTResponse) -> None:
+            if response.event_type is SpeechEventType.FINAL and response.data.text:
+                result.finals.append(response.data.text)
+                meta = response.metadata or {}
+                outputs.append({k: meta[k] for k in ("emotion", "gender") if k in meta})
+
+        stt.on_stt_transcript(on_transcript)
+        try:
+            step = RATE // 50 * 2
+            for i in range(0, len(pcm), step):
+                await stt.process_audio(pcm[i : i + step])
+            await stt.flush()
+        finally:
+            await stt.aclose()
+            audio_format.reset()
+        if errors:
+            result.error = Failure("error event", errors[0], None, 1)
+        return result, outputs
