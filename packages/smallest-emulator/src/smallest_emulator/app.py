@@ -1,144 +1,51 @@
-"""aiohttp application: routes, auth, per-connection overrides, faults, request log."""
+"""aiohttp application: the routes and the checks each route's requests pass.
+
+Auth, overrides, faults and validation run in :mod:`smallest_emulator.middleware`; the
+handlers here read the validated values from the request.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import time
-from collections.abc import Awaitable, Callable
-from urllib.parse import unquote
+from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 
+from smallest_emulator import checks
 from smallest_emulator.catalog_routes import add_routes as add_catalog_routes
-from smallest_emulator.config import EmulatorConfig, parse_overrides
-from smallest_emulator.errors import (
-    error_text,
-    forced_status_body,
-    retired_model_body,
-    unauthorized_body,
-)
+from smallest_emulator.config import EmulatorConfig
+from smallest_emulator.frames import health_body, retired_model_body
 from smallest_emulator.lightning_v4 import lightning_v4_live
 from smallest_emulator.lightning_v32 import lightning_v32_speech
+from smallest_emulator.middleware import CHECKS_KEY, Check, Handler, emulator_middleware
 from smallest_emulator.records import SttRecord
-from smallest_emulator.state import CFG_KEY, CONN_KEY, LOG_KEY, STATE_KEY, EmulatorState
+from smallest_emulator.state import (
+    CFG_KEY,
+    CONN_KEY,
+    LOG_KEY,
+    STATE_KEY,
+    STT_PARAMS_KEY,
+    TIMEOUT_KEY,
+    EmulatorState,
+)
 from smallest_emulator.stt_http import stt_http
-from smallest_emulator.stt_params import ParamError, as_dict, parse_stream
+from smallest_emulator.stt_params import as_dict
 from smallest_emulator.stt_ws import SttWsSession, reject_concurrency
 from smallest_emulator.tts_http import tts_sse, tts_sync
 from smallest_emulator.tts_ws import TtsWsSession
-from smallest_emulator.voices import PER_MODEL_PATHS, RETIRED_MODELS
-
-log = logging.getLogger("smallest_emulator")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _family(path: str) -> str:
-    if path.startswith("/waves/v1/pulse"):
-        return "pulse"
-    if path.startswith("/waves/v1/stt"):
-        return "stt"
-    return "tts"
-
-
-def resolve_config(state: EmulatorState, request: web.Request, key: str) -> EmulatorConfig:
-    """Server config with the key's and the ``emulator=`` query's overrides applied."""
-    cfg = state.config
-    overrides = parse_overrides(key, has_key=True) if ";" in key else {}
-    query = request.query.get("emulator")
-    if query:
-        overrides.update(parse_overrides(unquote(query), has_key=False))
-    return cfg.with_overrides(overrides) if overrides else cfg
-
-
-@web.middleware
-async def emulator_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Auth, overrides, forced faults and one log line per request."""
-    state: EmulatorState = request.app[STATE_KEY]
-    started = time.monotonic()
-    request[CONN_KEY] = state.next_id("conn")
-    status: int | str = "-"
-    try:
-        resp = await _guarded(state, request, handler)
-        status = resp.status
-        if status >= 400 and isinstance(resp, web.Response) and not request.get(LOG_KEY):
-            request[LOG_KEY] = _reason(resp)
-        return resp
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    except (asyncio.CancelledError, ConnectionError):
-        status = "aborted"
-        raise
-    finally:
-        extra = request.get(LOG_KEY, "")
-        line = (
-            f"{request.method} {request.path} {status} "
-            f"{(time.monotonic() - started) * 1000:.0f}ms {extra}".rstrip()
-        )
-        state.requests.append(line)
-        log.info(line)
-
-
-def _reason(resp: web.Response) -> str:
-    """``reason=...`` for a refusal's log line (server text only, never the request's key)."""
-    try:
-        body = json.loads(resp.body) if isinstance(resp.body, bytes) else None
-    except ValueError:
-        body = None
-    text = error_text(body) if body is not None else (resp.reason or "")
-    return f"reason={text[:200]!r}" if text else ""
-
-
-async def _guarded(
-    state: EmulatorState, request: web.Request, handler: Handler
-) -> web.StreamResponse:
-    family = _family(request.path)
-    auth = request.headers.get("Authorization", "")
-    key = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-    if not key:
-        return web.json_response(unauthorized_body(family, missing=True), status=401)
-    try:
-        cfg = resolve_config(state, request, key)
-    except ValueError as exc:
-        return web.json_response({"error": "InvalidRequest", "message": str(exc)}, status=400)
-    bare = key.split(";", 1)[0]
-    if "invalid" in bare or bare in cfg.reject_keys:
-        return web.json_response(unauthorized_body(family, missing=False), status=401)
-    request[CFG_KEY] = cfg
-    if cfg.drop_connection_on_connect:
-        if request.transport is not None:
-            request.transport.abort()
-        raise ConnectionResetError("drop_connection_on_connect")
-    if cfg.http_status is not None:
-        headers = {"Retry-After": "1"} if cfg.http_status == 429 else {}
-        return web.json_response(
-            forced_status_body(cfg.http_status, family), status=cfg.http_status, headers=headers
-        )
-    if cfg.never_answer and request.headers.get("Upgrade", "").lower() != "websocket":
-        await state.shutdown.wait()
-        raise ConnectionResetError("never_answer")
-    return await handler(request)
+from smallest_emulator.voices import RETIRED_MODELS
 
 
 async def retired_stream(request: web.Request) -> web.Response:
     """``GET /waves/v1/{model}/stream``: old SDK socket routes, retired (§2, §4.7)."""
     model = request.match_info["model"]
     if model in (*RETIRED_MODELS, "streaming-tts"):
-        body = retired_model_body(model)
-        body["recommended_endpoint"] = "/waves/v1/tts/live"
+        body = retired_model_body(model, recommended="/waves/v1/tts/live")
         return web.json_response(body, status=410)
     raise web.HTTPNotFound()
 
 
 async def per_model(request: web.Request) -> web.StreamResponse:
-    """Per-model HTTP routes: 410 for retired models (§3.2), else sync/stream."""
-    model = request.match_info["model"]
-    if model in RETIRED_MODELS:
-        return web.json_response(retired_model_body(model), status=410)
-    if model not in PER_MODEL_PATHS:
-        raise web.HTTPNotFound()
+    """Per-model HTTP routes (model checked by :func:`checks.known_model`): sync or stream."""
     if request.path.endswith("/stream"):
         return await tts_sse(request)
     return await tts_sync(request)
@@ -163,22 +70,7 @@ async def tts_ws(request: web.Request) -> web.StreamResponse:
     state: EmulatorState = request.app[STATE_KEY]
     cfg: EmulatorConfig = request[CFG_KEY]
     path_model = request.match_info.get("model")
-    if path_model is not None:
-        if path_model in RETIRED_MODELS:
-            return web.json_response(retired_model_body(path_model), status=410)
-        if path_model not in PER_MODEL_PATHS:
-            raise web.HTTPNotFound()
-    timeout = cfg.idle_timeout_s
-    if "timeout" in request.query:
-        try:
-            timeout = float(int(request.query["timeout"]))
-            if timeout <= 0:
-                raise ValueError
-        except ValueError:
-            return web.json_response(
-                {"error": "InvalidRequest", "message": "timeout must be a positive integer"},
-                status=400,
-            )
+    timeout: float = request[TIMEOUT_KEY]
     route = "tts" if path_model is None else "tts-per-model"
     ws = await _open_ws(request, route)
     conn_id = request[CONN_KEY]
@@ -203,10 +95,7 @@ async def stt_ws(request: web.Request) -> web.StreamResponse:
     state: EmulatorState = request.app[STATE_KEY]
     cfg: EmulatorConfig = request[CFG_KEY]
     unified = request.path.startswith("/waves/v1/stt")
-    try:
-        params = parse_stream(request.query, unified=unified)
-    except ParamError as exc:
-        return web.json_response({"error": str(exc)}, status=400)
+    params = request[STT_PARAMS_KEY]
     route = "stt" if unified else "pulse"
     ws = await _open_ws(request, route)
     record = SttRecord("ws", request[CONN_KEY], as_dict(request.query), trace=cfg.trace)
@@ -247,6 +136,7 @@ def build_app(state: EmulatorState) -> web.Application:
     """Build the aiohttp application serving every emulated route."""
     app = web.Application(middlewares=[emulator_middleware], client_max_size=1024**3)
     app[STATE_KEY] = state
+    app[CHECKS_KEY] = ROUTE_CHECKS
     r = app.router
     r.add_get("/waves/v1/tts/live", tts_ws)
     r.add_post("/waves/v1/tts/live", tts_sse)
@@ -288,5 +178,19 @@ async def traces(request: web.Request) -> web.Response:
 
 
 async def _health(request: web.Request) -> web.Response:
-    ok = {"status": "ok"}
-    return web.json_response({"status": "ok", "mongo": ok, "redis": ok, "rabbitmq": ok})
+    return web.json_response(health_body())
+
+
+_TTS_BODY: Sequence[Check] = (checks.json_body, checks.tts_body)
+#: The checks each route's requests pass (in order) before its handler runs.
+ROUTE_CHECKS: Mapping[Handler, Sequence[Check]] = {
+    tts_ws: (checks.known_model, checks.ws_timeout),
+    tts_sse: _TTS_BODY,
+    tts_sync: _TTS_BODY,
+    per_model: (checks.known_model, *_TTS_BODY),
+    lightning_v32_speech: (checks.json_body, checks.v32_body),
+    lightning_v4_live: (checks.v4_query,),
+    stt_ws: (checks.stt_query,),
+    stt_http: (checks.stt_query,),
+    pulse_get_text: (checks.stt_query,),
+}

@@ -8,8 +8,19 @@ from typing import Any
 
 from aiohttp import web
 
+from smallest_emulator.checks import read_json_object
 from smallest_emulator.config import EmulatorConfig
-from smallest_emulator.errors import retired_model_body
+from smallest_emulator.frames import (
+    bad_request,
+    clone_created,
+    clone_deleted,
+    clone_list,
+    items_invalid,
+    plain_error,
+    pronunciation_dict,
+    pronunciation_dict_deleted,
+    retired_model_body,
+)
 from smallest_emulator.state import CFG_KEY, STATE_KEY, EmulatorState
 from smallest_emulator.tts_common import LANGUAGES
 from smallest_emulator.voices import (
@@ -37,9 +48,7 @@ async def get_voices(request: web.Request) -> web.Response:
         return web.json_response(retired_model_body(model), status=410)
     pool = VOICE_POOLS.get(model)
     if pool is None:
-        return web.json_response(
-            {"error": "BadRequest", "message": "Unsupported model"}, status=400
-        )
+        return web.json_response(bad_request("Unsupported model"), status=400)
     return web.json_response(get_voices_body(pool, union=cfg.get_voices_scope == "union"))
 
 
@@ -56,22 +65,22 @@ async def create_clone(request: web.Request) -> web.Response:
     except ValueError:
         form = None
     if form is None:
-        return web.json_response({"error": "Expected multipart/form-data"}, status=400)
+        return web.json_response(plain_error("Expected multipart/form-data"), status=400)
     name = form.get("displayName")
     upload = form.get("file")
     if not isinstance(name, str) or not 1 <= len(name) <= 500:
-        return web.json_response({"error": "displayName is required (1-500 chars)"}, status=400)
+        return web.json_response(plain_error("displayName is required (1-500 chars)"), status=400)
     if not isinstance(upload, web.FileField):
-        return web.json_response({"error": "file is required"}, status=400)
+        return web.json_response(plain_error("file is required"), status=400)
     audio = upload.file.read(CLONE_MAX_BYTES + 1)
     if len(audio) > CLONE_MAX_BYTES:
-        return web.json_response({"error": "file exceeds 5MB"}, status=400)
+        return web.json_response(plain_error("file exceeds 5MB"), status=400)
     model = str(form.get("model") or "lightning-v3.1")
     if model not in CLONE_MODELS:
-        return web.json_response({"error": f"Unsupported model: {model}"}, status=400)
+        return web.json_response(plain_error(f"Unsupported model: {model}"), status=400)
     language = str(form.get("language") or "en")
     if language not in CLONE_LANGUAGES:
-        return web.json_response({"error": f"Unsupported language: {language}"}, status=400)
+        return web.json_response(plain_error(f"Unsupported language: {language}"), status=400)
     voice_id = f"voice_{uuid.uuid4().hex[:10]}"
     tags = [t.strip() for t in str(form.get("tags") or "").split(",") if t.strip()]
     clone: dict[str, Any] = {
@@ -99,33 +108,25 @@ async def create_clone(request: web.Request) -> web.Response:
         "organizationId": "org_emulator",
         "samples": [],
     }
-    return web.json_response({"message": "Voice cloned successfully", "data": data})
+    return web.json_response(clone_created(data))
 
 
 async def list_clones(request: web.Request) -> web.Response:
     """``GET /waves/v1/voice-cloning`` (and legacy ``lightning-large/get_cloned_voices``)."""
     state: EmulatorState = request.app[STATE_KEY]
-    return web.json_response({"data": list(state.clones.values())})
-
-
-async def _json_body(request: web.Request) -> dict[str, Any] | None:
-    try:
-        body = await request.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
+    return web.json_response(clone_list(list(state.clones.values())))
 
 
 async def delete_clone(request: web.Request) -> web.Response:
     """``DELETE /waves/v1/lightning-large`` with ``{"voiceId"}`` (how-to page reading)."""
     state: EmulatorState = request.app[STATE_KEY]
-    body = await _json_body(request)
+    body = await read_json_object(request)
     voice_id = body.get("voiceId") if body else None
     if not isinstance(voice_id, str):
-        return web.json_response({"error": "voiceId is required"}, status=400)
+        return web.json_response(plain_error("voiceId is required"), status=400)
     if state.clones.pop(voice_id, None) is None:
-        return web.json_response({"error": "Voice not found"}, status=404)
-    return web.json_response({"success": True, "voiceId": voice_id})
+        return web.json_response(plain_error("Voice not found"), status=404)
+    return web.json_response(clone_deleted(voice_id))
 
 
 def _valid_items(items: Any) -> bool:
@@ -147,31 +148,25 @@ async def pronunciation_dicts(request: web.Request) -> web.Response:
     dicts = state.pronunciation_dicts
     if request.method == "GET":
         return web.json_response(list(dicts.values()))
-    body = await _json_body(request)
+    body = await read_json_object(request)
     if body is None:
-        return web.json_response({"error": "Invalid JSON body"}, status=400)
+        return web.json_response(plain_error("Invalid JSON body"), status=400)
     if request.method == "POST":
         if not _valid_items(body.get("items")):
-            return web.json_response(
-                {"error": "Validation failed", "details": ["items must be a non-empty list"]},
-                status=400,
-            )
-        entry = {"id": uuid.uuid4().hex[:24], "items": body["items"], "createdAt": _now()}
+            return web.json_response(items_invalid(), status=400)
+        entry = pronunciation_dict(uuid.uuid4().hex[:24], body["items"], created_at=_now())
         dicts[entry["id"]] = entry
         return web.json_response(entry)
     dict_id = body.get("id")
     if not isinstance(dict_id, str) or dict_id not in dicts:
-        return web.json_response({"error": "Pronunciation dictionary not found"}, status=404)
+        return web.json_response(plain_error("Pronunciation dictionary not found"), status=404)
     if request.method == "PUT":
         if not _valid_items(body.get("items")):
-            return web.json_response(
-                {"error": "Validation failed", "details": ["items must be a non-empty list"]},
-                status=400,
-            )
+            return web.json_response(items_invalid(), status=400)
         dicts[dict_id]["items"] = body["items"]
-        return web.json_response({"id": dict_id, "items": body["items"]})
+        return web.json_response(pronunciation_dict(dict_id, body["items"]))
     del dicts[dict_id]
-    return web.json_response({"id": dict_id, "deleted": True})
+    return web.json_response(pronunciation_dict_deleted(dict_id))
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

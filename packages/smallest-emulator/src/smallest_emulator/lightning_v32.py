@@ -17,9 +17,9 @@ from typing import Any
 from aiohttp import web
 
 from smallest_emulator.config import EmulatorConfig
-from smallest_emulator.errors import tts_http_400, zod_issue
+from smallest_emulator.frames import zod_issue
 from smallest_emulator.records import TtsRecord
-from smallest_emulator.state import CFG_KEY, CONN_KEY, LOG_KEY, STATE_KEY, EmulatorState
+from smallest_emulator.state import BODY_KEY, CFG_KEY, CONN_KEY, LOG_KEY, STATE_KEY, EmulatorState
 from smallest_emulator.tts_common import TtsParams, encode_chunks, synthesize
 from smallest_emulator.voices import is_clone_id, is_known_voice
 
@@ -38,7 +38,8 @@ _VOLUME_GAIN = {"silent": 0.01, "low": 0.5, "normal": 1.0, "high": 1.0}
 AFFECT_FIELDS = ("emotion", "pitch", "volume", "prosody", "accent", "instruction")
 
 
-def _issues(body: dict[str, Any], cfg: EmulatorConfig) -> list[dict[str, Any]]:
+def body_issues(body: dict[str, Any], cfg: EmulatorConfig) -> list[dict[str, Any]]:
+    """Validation issues of a v3.2 body (checked by the middleware, ``checks.v32_body``)."""
     issues: list[dict[str, Any]] = []
     text, voice = body.get("text"), body.get("voice_id")
     if not isinstance(text, str) or not text.strip():
@@ -80,16 +81,7 @@ async def lightning_v32_speech(request: web.Request) -> web.StreamResponse:
     """Synthesize one utterance with its affect; the audio is the whole body."""
     state: EmulatorState = request.app[STATE_KEY]
     cfg: EmulatorConfig = request[CFG_KEY]
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        issue = zod_issue("body", "Expected object", code="invalid_type")
-        return web.json_response(tts_http_400(cfg, [issue]), status=400)
-    issues = _issues(body, cfg)
-    if issues:
-        return web.json_response(tts_http_400(cfg, issues), status=400)
+    body: dict[str, Any] = request[BODY_KEY]
     accept = request.headers.get("Accept", "")
     if not any(kind in accept for kind in _AUDIO_ACCEPT):
         request[LOG_KEY] = "no audio Accept header: empty response"

@@ -27,9 +27,17 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from smallest_emulator import frames
 from smallest_emulator.config import EmulatorConfig
 from smallest_emulator.records import TtsRecord
-from smallest_emulator.state import CFG_KEY, CONN_KEY, LOG_KEY, STATE_KEY, EmulatorState
+from smallest_emulator.state import (
+    CFG_KEY,
+    CONN_KEY,
+    LOG_KEY,
+    STATE_KEY,
+    V4_REFUSAL_KEY,
+    EmulatorState,
+)
 from smallest_emulator.tts_common import Pacer, TtsParams, synthesize
 
 V4_MODEL = "lightning_v4"
@@ -60,7 +68,7 @@ class _Session:
     turns: int = 0
 
 
-def _query_error(query: Any) -> tuple[int, str, str] | None:
+def query_problem(query: Any) -> tuple[int, str, str] | None:
     """(HTTP status or 0 for an in-socket refusal, code, message) for a bad query."""
     try:
         rate = int(query.get("sample_rate", "48000"))
@@ -78,32 +86,29 @@ def _query_error(query: Any) -> tuple[int, str, str] | None:
     return None
 
 
+def _account_refusal(cfg: EmulatorConfig, voice: str) -> tuple[str, str] | None:
+    """(code, message) when the account or the voice is refused at connect."""
+    if not cfg.v4_access:
+        return ("model_access_denied", "this account has no Lightning v4 access")
+    if voice not in V4_VOICES and not cfg.accept_any_voice:
+        return ("invalid_voice", f"unknown Lightning v4 voice {voice!r}")
+    return None
+
+
 async def lightning_v4_live(request: web.Request) -> web.StreamResponse:
     """One v4 live session."""
     state: EmulatorState = request.app[STATE_KEY]
     cfg: EmulatorConfig = request[CFG_KEY]
-    problem = _query_error(request.query)
-    if problem is not None and problem[0]:
-        return web.json_response(
-            {"status": "error", "error": {"code": problem[1], "message": problem[2]}},
-            status=problem[0],
-        )
     ws = web.WebSocketResponse(autoping=True, max_msg_size=16 * 1024 * 1024)
     await ws.prepare(request)
     state.open_sockets.add(ws)
     state.ws_connections.opened("lightning-v4")
     try:
         voice = request.query.get("voice_id", "brannock")
-        refusal = None
-        if problem is not None:
-            refusal = problem[1:]
-        elif not cfg.v4_access:
-            refusal = ("model_access_denied", "this account has no Lightning v4 access")
-        elif voice not in V4_VOICES and not cfg.accept_any_voice:
-            refusal = ("invalid_voice", f"unknown Lightning v4 voice {voice!r}")
+        refusal = request[V4_REFUSAL_KEY] or _account_refusal(cfg, voice)
         if refusal is not None:
             code, message = refusal
-            await ws.send_json({"status": "error", "error": {"code": code, "message": message}})
+            await ws.send_json(frames.v4_refusal(code, message))
             await ws.close(code=1008, message=code.encode())
             request[LOG_KEY] = f"v4 refused reason={code!r}"
             return ws
@@ -115,8 +120,8 @@ async def lightning_v4_live(request: web.Request) -> web.StreamResponse:
             language=request.query.get("language", "en"),
         )
         session = _Session(ws, cfg, state, request[CONN_KEY], params)
-        await ws.send_json({"event": "ready", "session_id": f"v4_{uuid.uuid4().hex[:12]}"})
-        await ws.send_json({"event": "ready", "sample_rate": params.sample_rate})
+        await ws.send_json(frames.v4_ready(session_id=f"v4_{uuid.uuid4().hex[:12]}"))
+        await ws.send_json(frames.v4_ready(sample_rate=params.sample_rate))
         worker = asyncio.create_task(_speak_turns(session))
         try:
             await _read(session)
@@ -158,7 +163,7 @@ async def _read(session: _Session) -> None:
 
 async def _session_error(session: _Session, code: str, message: str) -> None:
     with contextlib.suppress(ConnectionError):
-        await session.ws.send_json({"event": "error", "code": code, "message": message})
+        await session.ws.send_json(frames.v4_error(code, message))
 
 
 async def _on_speak(session: _Session, data: dict[str, Any]) -> None:
@@ -187,7 +192,7 @@ async def _on_interrupt(session: _Session) -> None:
         session.current.interrupted = True  # the worker answers it after in-flight frames
     for turn in retired:
         turn.record.cancelled = True
-        await session.ws.send_json({"event": "interrupted", "turn_id": turn.turn_id})
+        await session.ws.send_json(frames.v4_turn("interrupted", turn.turn_id))
 
 
 async def _on_user_audio(session: _Session, data: dict[str, Any]) -> None:
@@ -213,7 +218,7 @@ async def _speak_turns(session: _Session) -> None:
         session.current = turn
         session.turns += 1
         try:
-            await ws.send_json({"event": "turn_start", "turn_id": turn.turn_id})
+            await ws.send_json(frames.v4_turn("turn_start", turn.turn_id))
             if cfg.ttfb_ms > 0:
                 await asyncio.sleep(cfg.ttfb_ms / 1000)
             syn = await synthesize(session.state, cfg, turn.text, session.params)
@@ -233,10 +238,10 @@ async def _speak_turns(session: _Session) -> None:
                 await pacer.wait_until((start + len(piece)) // 2)
             if turn.interrupted:
                 turn.record.cancelled = True
-                await ws.send_json({"event": "interrupted", "turn_id": turn.turn_id})
+                await ws.send_json(frames.v4_turn("interrupted", turn.turn_id))
             else:
                 turn.record.done = True
-                await ws.send_json({"event": "turn_end", "turn_id": turn.turn_id})
+                await ws.send_json(frames.v4_turn("turn_end", turn.turn_id))
         except ConnectionError:
             return
         finally:

@@ -60,3 +60,10 @@ def _request_key(name: str, kind: type) -> Any:
 CFG_KEY: Any = _request_key("smallest_emulator_cfg", EmulatorConfig)
 CONN_KEY: Any = _request_key("smallest_emulator_conn", str)
 LOG_KEY: Any = _request_key("smallest_emulator_log", str)
+#: Values the request checks (:mod:`smallest_emulator.checks`) validated for the handler:
+#: the JSON body, its TTS params, the STT params, the WS idle timeout, a v4 in-socket refusal.
+BODY_KEY: Any = _request_key("smallest_emulator_body", dict)
+TTS_PARAMS_KEY: Any = _request_key("smallest_emulator_tts_params", object)
+STT_PARAMS_KEY: Any = _request_key("smallest_emulator_stt_params", object)
+TIMEOUT_KEY: Any = _request_key("smallest_emulator_timeout", float)
+V4_REFUSAL_KEY: Any = _request_key("smallest_emulator_v4_refusal", object)

@@ -12,9 +12,17 @@ from aiohttp import web
 
 from smallest_emulator import audio, stt_extras
 from smallest_emulator.config import EmulatorConfig
+from smallest_emulator.frames import stt_http_error, stt_result
 from smallest_emulator.records import SttRecord
-from smallest_emulator.state import CFG_KEY, CONN_KEY, LOG_KEY, STATE_KEY, EmulatorState
-from smallest_emulator.stt_params import ParamError, as_dict, parse_http
+from smallest_emulator.state import (
+    CFG_KEY,
+    CONN_KEY,
+    LOG_KEY,
+    STATE_KEY,
+    STT_PARAMS_KEY,
+    EmulatorState,
+)
+from smallest_emulator.stt_params import SttParams, as_dict
 from smallest_emulator.stt_sources import MISSING_URL, SourceError, decode, fetch_url
 from smallest_emulator.transcripts import Segment, Transcriber, word_objects
 
@@ -35,11 +43,7 @@ def _json(data: bytes) -> dict[str, Any]:
 
 
 def _err(unified: bool, status: int, text: str) -> web.Response:
-    if unified:
-        return web.json_response({"error": text}, status=status)
-    return web.json_response(
-        {"errors": text, "status": "error", "message": "Error handling audio data"}, status=status
-    )
+    return web.json_response(stt_http_error(unified, text), status=status)
 
 
 async def stt_http(request: web.Request) -> web.Response:
@@ -47,10 +51,7 @@ async def stt_http(request: web.Request) -> web.Response:
     state: EmulatorState = request.app[STATE_KEY]
     cfg: EmulatorConfig = request[CFG_KEY]
     unified = request.path.rstrip("/").endswith("/stt")
-    try:
-        p = parse_http(request.query, unified=unified)
-    except ParamError as exc:
-        return _err(unified, 400, str(exc))
+    p: SttParams = request[STT_PARAMS_KEY]  # validated by checks.stt_query
     if request.content_length is not None and request.content_length > cfg.stt_max_bytes:
         if unified:
             return _err(True, 413, "File size exceeds maximum limit of 250MB.")
@@ -83,13 +84,7 @@ async def stt_http(request: web.Request) -> web.Response:
             seg.pcm = bytearray(pcm)
     text = await tr.final_text(seg)
     duration = len(pcm) / 2 / rate if rate else 0.0
-    body: dict[str, Any] = {
-        "status": "success",
-        "transcription": text,
-        "metadata": {"duration": round(duration, 3), "fileSize": len(data)},
-    }
-    if not unified:
-        body["audio_length"] = round(duration, 3)
+    body = stt_result(text, duration, len(data), unified=unified)
     if p.redact_pii or p.redact_pci:
         text, entities = stt_extras.redact(text, pii=p.redact_pii, pci=p.redact_pci)
         body["transcription"] = text

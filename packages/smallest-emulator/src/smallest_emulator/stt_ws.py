@@ -10,9 +10,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from smallest_emulator import audio, stt_extras
+from smallest_emulator import audio, frames, stt_extras
 from smallest_emulator.config import EmulatorConfig
-from smallest_emulator.errors import error_text, stt_ws_error
 from smallest_emulator.records import SttRecord
 from smallest_emulator.state import EmulatorState
 from smallest_emulator.stt_params import SttParams
@@ -56,8 +55,12 @@ class SttWsSession:
         if self.ws.closed:
             raise ConnectionResetError("socket closed")
         if frame.get("type") == "error" or frame.get("status") == "error" or "error" in frame:
-            self.errors.append(error_text(frame))
-        await self.ws.send_str(json.dumps(frame, separators=(",", ":")))
+            self.errors.append(frames.error_text(frame))
+        await self.ws.send_str(frames.dumps(frame))
+
+    async def send_error(self, message: str) -> None:
+        """Send an error frame in the connection's STT error shape."""
+        await self.send(frames.stt_ws_error(self.cfg.stt_error_shape, message, self.session_id))
 
     async def run(self) -> None:
         """Receive loop."""
@@ -75,9 +78,7 @@ class SttWsSession:
             try:
                 msg = await self.ws.receive(timeout=self.cfg.idle_timeout_s)
             except TimeoutError:
-                await self.send(
-                    stt_ws_error(self.cfg, "Session timed out due to inactivity", self.session_id)
-                )
+                await self.send_error("Session timed out due to inactivity")
                 await self.ws.close(code=1000)
                 return
             if self.cfg.never_answer:
@@ -99,12 +100,12 @@ class SttWsSession:
         except ValueError:
             msg = None
         if not isinstance(msg, dict):
-            await self.send(stt_ws_error(self.cfg, "Invalid control message", self.session_id))
+            await self.send_error("Invalid control message")
             return False
         self.record.control_messages.append(msg)
         kind = msg.get("type")
         if kind == "keepalive":
-            await self.send({"type": "pong"})
+            await self.send(frames.stt_pong())
         elif kind == "finalize":
             await self._final(from_finalize=True)
         elif kind in ("close_stream", "end"):
@@ -112,9 +113,7 @@ class SttWsSession:
             await self.ws.close(code=1000)
             return True
         else:
-            await self.send(
-                stt_ws_error(self.cfg, f"Unknown control message type: {kind}", self.session_id)
-            )
+            await self.send_error(f"Unknown control message type: {kind}")
         return False
 
     async def _on_audio(self, data: bytes) -> bool:
@@ -158,13 +157,13 @@ class SttWsSession:
     async def _faults(self, n: int) -> bool:
         cfg = self.cfg
         if cfg.malformed_json_after_chunks == n:
-            await self.ws.send_str('{"type":"transcription","transcript":"hel')
+            await self.ws.send_str(frames.stt_malformed())
         if cfg.unknown_status_after_chunks == n:
-            await self.send({"type": "metadata", "session_id": self.session_id})
+            await self.send(frames.stt_unknown_type(self.session_id))
         if cfg.binary_frame_after_chunks == n:
             await self.ws.send_bytes(b"\x00\x01\x02\x03")
         if cfg.error_after_chunks == n:
-            await self.send(stt_ws_error(cfg, cfg.error_message, self.session_id))
+            await self.send_error(cfg.error_message)
             await self.ws.close(code=1011)
             return True
         if cfg.close_after_chunks == n:
@@ -174,7 +173,7 @@ class SttWsSession:
         return False
 
     async def _vad(self, kind: str, ts: float) -> None:
-        frame = {"type": kind, "session_id": self.session_id, "timestamp": round(ts, 3)}
+        frame = frames.stt_vad(kind, self.session_id, ts)
         self.record.events.append(frame)
         await self.send(frame)
 
@@ -211,17 +210,9 @@ class SttWsSession:
         if is_final and (p.redact_pii or p.redact_pci):
             text, entities = stt_extras.redact(text, pii=p.redact_pii, pci=p.redact_pci)
             words = text.split()
-        frame: dict[str, Any] = {
-            "type": "transcription",
-            "status": "success",
-            "session_id": self.session_id,
-            "transcript": text,
-            "transcription": text,
-            "is_final": is_final,
-            "is_last": is_last,
-        }
-        if from_finalize:
-            frame["from_finalize"] = True
+        frame = frames.stt_transcript(
+            self.session_id, text, is_final=is_final, is_last=is_last, from_finalize=from_finalize
+        )
         if is_final:
             frame["language"] = p.final_language
             frame["languages"] = [p.final_language]
@@ -253,7 +244,5 @@ class SttWsSession:
 async def reject_concurrency(session: SttWsSession) -> None:
     """Send the concurrency error frame and close 1008 (§6.4)."""
     with contextlib.suppress(ConnectionError):
-        await session.send(
-            stt_ws_error(session.cfg, "Concurrency limit exceeded", session.session_id)
-        )
+        await session.send_error("Concurrency limit exceeded")
     await session.ws.close(code=1008, message=b"Concurrency limit exceeded")

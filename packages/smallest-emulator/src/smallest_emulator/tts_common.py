@@ -11,19 +11,18 @@ from smallest_emulator import audio, codecs
 from smallest_emulator.config import EmulatorConfig
 from smallest_emulator.engines import deterministic
 from smallest_emulator.engines.deterministic import Synthesis
-from smallest_emulator.errors import TTS_OUTPUT_FORMATS, enum_issue, zod_issue
+from smallest_emulator.frames import enum_issue, zod_issue
 from smallest_emulator.state import EmulatorState
 from smallest_emulator.voices import (
-    DOCUMENTED_WORD_TIMESTAMP_VOICES,
     LEGACY_MODEL,
     PRO_MODEL,
     STANDARD_MODEL,
     TTS_MODELS,
-    WORD_TIMESTAMP_LANGUAGES,
     is_known_voice,
     voice_model,
 )
 
+TTS_OUTPUT_FORMATS = ["wav", "ulaw", "alaw", "pcm", "mp3"]
 SAMPLE_RATES = [8000, 16000, 24000, 44100]
 #: Legacy ``lightning`` (v1) body rules (§3.2): 8000-24000 Hz (default 24000), en | hi.
 LEGACY_SAMPLE_RATES = [8000, 16000, 24000]
@@ -171,16 +170,6 @@ async def synthesize(
     if syn.words:
         state.registry[syn.key] = " ".join(w.word for w in syn.words)
     return syn
-
-
-def words_enabled(cfg: EmulatorConfig, p: TtsParams) -> bool:
-    """Whether word_timestamp frames are sent for this request (WS only)."""
-    if not p.word_timestamps:
-        return False
-    if cfg.word_timestamp_voices == "all":
-        return True
-    language_ok = p.language in (None, "auto", *WORD_TIMESTAMP_LANGUAGES)
-    return p.voice_id in DOCUMENTED_WORD_TIMESTAMP_VOICES and language_ok
 
 
 @dataclass

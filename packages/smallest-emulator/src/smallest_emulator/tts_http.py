@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from typing import Any
 
 from aiohttp import web
 
+from smallest_emulator import frames
 from smallest_emulator.config import EmulatorConfig
-from smallest_emulator.errors import forced_status_body, tts_http_400, zod_issue
+from smallest_emulator.frames import forced_status_body
 from smallest_emulator.records import TtsRecord, WordRecord
-from smallest_emulator.state import CFG_KEY, CONN_KEY, LOG_KEY, STATE_KEY, EmulatorState
-from smallest_emulator.tts_common import (
-    Pacer,
-    TtsParams,
-    encode_chunks,
-    synthesize,
-    validate,
+from smallest_emulator.state import (
+    BODY_KEY,
+    CFG_KEY,
+    CONN_KEY,
+    LOG_KEY,
+    STATE_KEY,
+    TTS_PARAMS_KEY,
+    EmulatorState,
 )
-
-
-async def _body(request: web.Request, cfg: EmulatorConfig) -> dict[str, Any] | web.Response:
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return web.json_response(
-            tts_http_400(cfg, [zod_issue("body", "Expected object", code="invalid_type")]),
-            status=400,
-        )
-    return body
+from smallest_emulator.tts_common import Pacer, TtsParams, encode_chunks, synthesize
 
 
 def _headers(params_body: dict[str, Any], request_id: str, session_id: str) -> dict[str, str]:
@@ -45,15 +34,12 @@ def _headers(params_body: dict[str, Any], request_id: str, session_id: str) -> d
 
 
 async def _prepare(
-    request: web.Request, state: EmulatorState, transport: str, path_model: str | None
+    request: web.Request, state: EmulatorState, transport: str
 ) -> tuple[dict[str, Any], TtsParams, TtsRecord] | web.Response:
+    """The validated body and params (``checks.tts_body``), or the concurrency refusal."""
     cfg: EmulatorConfig = request[CFG_KEY]
-    body = await _body(request, cfg)
-    if isinstance(body, web.Response):
-        return body
-    params, issues = validate(body, path_model=path_model, accept_any_voice=cfg.accept_any_voice)
-    if params is None:
-        return web.json_response(tts_http_400(cfg, issues), status=400)
+    body: dict[str, Any] = request[BODY_KEY]
+    params: TtsParams = request[TTS_PARAMS_KEY]
     if cfg.concurrency_limit is not None and state.inflight_syntheses >= cfg.concurrency_limit:
         return web.json_response(
             forced_status_body(429, "tts"), status=429, headers={"Retry-After": "1"}
@@ -76,7 +62,7 @@ async def tts_sync(request: web.Request) -> web.StreamResponse:
     """``POST /waves/v1/tts`` and ``/waves/v1/{model}/get_speech``: chunked binary audio."""
     state: EmulatorState = request.app[STATE_KEY]
     cfg: EmulatorConfig = request[CFG_KEY]
-    prepared = await _prepare(request, state, "http", request.match_info.get("model"))
+    prepared = await _prepare(request, state, "http")
     if isinstance(prepared, web.Response):
         return prepared
     body, params, record = prepared
@@ -118,37 +104,11 @@ async def tts_sync(request: web.Request) -> web.StreamResponse:
         state.inflight_syntheses -= 1
 
 
-def _sse_frames(cfg: EmulatorConfig, b64: str, request_id: str) -> str:
-    if cfg.sse_shape == "docstring":
-        payload: dict[str, Any] = {"audio": b64}
-        return "data: " + json.dumps(payload, separators=(",", ":")) + "\n\n"
-    if cfg.sse_shape == "legacy":
-        payload = {"request_id": request_id, "status": "chunk", "data": {"audio": b64}}
-        return "data: " + json.dumps(payload, separators=(",", ":")) + "\n\n"
-    payload = {"audio": b64, "done": False, "status": "206"}
-    return "event: audio\ndata: " + json.dumps(payload, separators=(",", ":")) + "\n\n"
-
-
-def _sse_end(cfg: EmulatorConfig, request_id: str) -> str:
-    if cfg.sse_shape == "docstring":
-        payload: dict[str, Any] = {"done": True}
-    elif cfg.sse_shape == "legacy":
-        payload = {
-            "request_id": request_id,
-            "status": "complete",
-            "message": "All chunks sent",
-            "done": True,
-        }
-    else:
-        payload = {"status": "200", "done": True}
-    return "data: " + json.dumps(payload, separators=(",", ":")) + "\n\n"
-
-
 async def tts_sse(request: web.Request) -> web.StreamResponse:
     """``POST /waves/v1/tts/live`` and ``/waves/v1/{model}/stream``: server-sent events."""
     state: EmulatorState = request.app[STATE_KEY]
     cfg: EmulatorConfig = request[CFG_KEY]
-    prepared = await _prepare(request, state, "sse", request.match_info.get("model"))
+    prepared = await _prepare(request, state, "sse")
     if isinstance(prepared, web.Response):
         return prepared
     body, params, record = prepared
@@ -171,19 +131,18 @@ async def tts_sse(request: web.Request) -> web.StreamResponse:
         await resp.prepare(request)
         pacer = Pacer(cfg.speed, params.sample_rate)
         for n, chunk in enumerate(chunks, 1):
-            await resp.write(_sse_frames(cfg, chunk.b64, request_id).encode())
+            await resp.write(frames.sse_chunk(cfg.sse_shape, chunk.b64, request_id).encode())
             record.bytes_sent += len(chunk.data)
             record.chunks_sent += 1
             if cfg.error_after_chunks == n:
-                err = {"status": "error", "message": cfg.error_message, "errors": []}
-                await resp.write(b"data: " + json.dumps(err).encode() + b"\n\n")
+                await resp.write(frames.sse_error(cfg.error_message).encode())
                 await resp.write_eof()
                 return resp
             if cfg.close_after_chunks == n and request.transport is not None:
                 request.transport.abort()
                 return resp
             await pacer.wait_until(chunk.end_sample)
-        await resp.write(_sse_end(cfg, request_id).encode())
+        await resp.write(frames.sse_end(cfg.sse_shape, request_id).encode())
         await resp.write_eof()
         record.done = True
         request[LOG_KEY] = f"voice={params.voice_id} events={len(chunks)}"
