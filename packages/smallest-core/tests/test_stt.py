@@ -139,3 +139,13 @@ def test_batch_response_and_errors():
             b'"message":"Error handling audio data"}',
         )
     assert "Audio data too large" in str(info.value)
+
+
+def test_the_keepalive_is_due_an_interval_after_the_last_send() -> None:
+    from smallest_core import STTOptions, STTStreamState
+
+    state = STTStreamState(STTOptions())
+    state.sent(10.0)
+    assert state.keepalive_due(5.0) == 15.0
+    state.sent(12.5)  # any send (audio or control) postpones it
+    assert state.keepalive_due(5.0) == 17.5

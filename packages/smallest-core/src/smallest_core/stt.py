@@ -279,6 +279,8 @@ class STTStreamState:
         self.close_requested = False
         self.finished = False
         """True once the server delivered the last transcript (``is_last``)."""
+        self.last_sent_at = 0.0
+        """When anything last went out on the current connection (the caller's clock)."""
 
     @property
     def audio_seconds_sent(self) -> float:
@@ -308,6 +310,14 @@ class STTStreamState:
     def audio_sent(self, nbytes: int) -> None:
         """Record ``nbytes`` of audio sent on the current connection."""
         self._sent_total += nbytes
+
+    def sent(self, now: float) -> None:
+        """Something (audio or a control message) went out at ``now``."""
+        self.last_sent_at = now
+
+    def keepalive_due(self, interval: float) -> float:
+        """When the connection needs a keepalive: ``interval`` after the last send."""
+        return self.last_sent_at + interval
 
     def finalize(self) -> str:
         """Ask for a final transcript now (the socket stays open)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -35,6 +36,7 @@ from smallest_core import (
     downmix_to_mono,
     redact,
 )
+from smallest_core.aio import keep_alive
 
 from ._errors import core_error, refused_upgrade, to_api_error, transport_error
 from ._pulse2 import SpeakerProfile, speech_metadata
@@ -70,7 +72,7 @@ class SpeechStream(stt.RecognizeStream):
         self._speaking = False
         self._request_id = ""
         self._usage_s = 0.0
-        self._last_sent = time.monotonic()
+        self._state.sent(time.monotonic())  # the keepalive counts from here
         self._unsent: deque[bytes] = deque()
         """Audio frames cut but not yet written to a socket (kept across a reconnect)."""
         self._heard = False
@@ -202,7 +204,7 @@ class SpeechStream(stt.RecognizeStream):
                 await ws.send_str(data)
         except (aiohttp.ClientError, ConnectionError) as exc:
             raise transport_error(exc, "sending to Smallest STT failed") from None
-        self._last_sent = time.monotonic()
+        self._state.sent(time.monotonic())
 
     async def _send_audio(self, ws: aiohttp.ClientWebSocketResponse, pcm: bytes) -> None:
         self._unsent.extend(self._chunker.push(pcm))
@@ -266,12 +268,8 @@ class SpeechStream(stt.RecognizeStream):
 
     async def _keepalive_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         interval = self._stt._keepalive_interval
-        if interval is None:
-            return
-        while True:
-            await asyncio.sleep(max(0.0, self._last_sent + interval - time.monotonic()))
-            if time.monotonic() - self._last_sent >= interval:
-                await self._send(ws, self._state.keepalive())
+        if interval is not None:
+            await keep_alive(self._state, partial(self._send, ws), interval)
 
     async def _recv_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         while True:

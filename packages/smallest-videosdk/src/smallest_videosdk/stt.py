@@ -8,6 +8,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -34,6 +35,7 @@ from smallest_core import (
     connection_error,
     redact,
 )
+from smallest_core.aio import keep_alive
 from smallest_videosdk._common import Account, describe, refused_upgrade
 from smallest_videosdk._pulse2 import PULSE_2, turn_metadata
 from smallest_videosdk._user_turn import UserTurnListener, UserTurns
@@ -140,7 +142,6 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         self._reader: asyncio.Task[None] | None = None
         self._keepalive: asyncio.Task[None] | None = None
         self._connect_lock = asyncio.Lock()
-        self._last_sent = 0.0
         self._in_speech = False
         self._finished = asyncio.Event()
         self._blocked: SmallestError | None = None
@@ -273,7 +274,8 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         self._ws = ws
         self._state.connection_started()
         self._finished.clear()
-        self._opened_at = self._last_sent = time.monotonic()
+        self._opened_at = time.monotonic()
+        self._state.sent(self._opened_at)  # the keepalive counts from here
         self._heard = False
         self._reader = asyncio.create_task(self._read(ws), name="smallest-stt-reader")
         self._keepalive = asyncio.create_task(self._keep_alive(ws), name="smallest-stt-keepalive")
@@ -390,7 +392,7 @@ class SmallestAISTT(STT):  # type: ignore[misc]
             self._pending.popleft()
             self._state.audio_sent(len(frame))
             self._user_turns.audio(frame)
-            self._last_sent = time.monotonic()
+            self._state.sent(time.monotonic())
         return True
 
     async def _send_text(self, ws: aiohttp.ClientWebSocketResponse, message: str) -> bool:
@@ -399,18 +401,11 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         except (ConnectionError, aiohttp.ClientError) as exc:
             logger.debug("sending a control message to Pulse failed: %s", exc)
             return False
-        self._last_sent = time.monotonic()
+        self._state.sent(time.monotonic())
         return True
 
     async def _keep_alive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        while not ws.closed:
-            due = self._last_sent + self.keepalive_interval_s
-            delay = due - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-                continue
-            if not await self._send_text(ws, self._state.keepalive()):
-                return
+        await keep_alive(self._state, partial(self._send_text, ws), self.keepalive_interval_s)
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         reason = ""

@@ -8,7 +8,16 @@ LiveKit and VideoSDK adapters are handed), imported only when this package is.
 """
 
 from smallest_core.aio.bounded import read_bounded
+from smallest_core.aio.keepalive import keep_alive
 from smallest_core.aio.tts_socket import EventSink, TTSSocket
 from smallest_core.aio.v4_socket import TurnEvent, TurnSink, V4Socket
 
-__all__ = ["EventSink", "TTSSocket", "TurnEvent", "TurnSink", "V4Socket", "read_bounded"]
+__all__ = [
+    "EventSink",
+    "TTSSocket",
+    "TurnEvent",
+    "TurnSink",
+    "V4Socket",
+    "keep_alive",
+    "read_bounded",
+]
