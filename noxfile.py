@@ -6,8 +6,10 @@ per framework (each in the environment its users get) and the combined one.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import nox
@@ -81,9 +83,32 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS)
 def core(session: nox.Session) -> None:
-    """The sans-I/O core: table tests from shared fixtures and property tests."""
+    """The sans-I/O core: table tests from shared fixtures and property tests, run twice:
+    with the standard-library decoders, then with the ``fast`` extra's native ones."""
     session.install(*CORE, *TEST_DEPS, "audioop-lts; python_version >= '3.13'")
-    _pytest(session, f"core-{session.python}", "packages/smallest-core/tests")
+    tests = "packages/smallest-core/tests"
+    # SMALLEST_CORE_EXPECT_BACKEND makes tests/test_codec.py prove which decoders ran.
+    pure = {"SMALLEST_CORE_PURE": "1", "SMALLEST_CORE_EXPECT_BACKEND": "stdlib"}
+    with _env(session, pure):
+        _pytest(session, f"core-{session.python}", tests)
+    session.install("-e", "packages/smallest-core[fast]")
+    with _env(session, {"SMALLEST_CORE_EXPECT_BACKEND": "msgspec+pybase64"}):
+        _pytest(session, f"core-{session.python}-fast", tests)
+
+
+@contextlib.contextmanager
+def _env(session: nox.Session, values: dict[str, str]) -> Iterator[None]:
+    """``values`` in the environment of every command the session runs meanwhile."""
+    saved = {k: session.env.get(k) for k in values}
+    session.env.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                session.env.pop(k, None)
+            else:
+                session.env[k] = v
 
 
 @nox.session(python=PYTHONS)
@@ -163,8 +188,13 @@ def vendor(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """Ours vs the official plugins on the same emulator; writes BENCHMARKS.md."""
-    session.install(*CORE, *EMULATOR, *_all_adapters(), "-r", "benchmarks/requirements.txt")
+    """Ours vs the official plugins on the same emulator; writes BENCHMARKS.md.
+
+    The core's ``fast`` extra is installed: the unpaced rows still measure ours with the
+    standard-library decoders (a plain install), the real-time ramp measures both.
+    """
+    fast_core = ["-e", "packages/smallest-core[fast]"]
+    session.install(*fast_core, *EMULATOR, *_all_adapters(), "-r", "benchmarks/requirements.txt")
     args = session.posargs or ["--json", "benchmarks/results.json"]
     session.run("python", "benchmarks/run.py", *args)
 

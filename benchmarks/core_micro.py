@@ -4,7 +4,10 @@
   audio chunk frames, with and without interleaved word frames);
 * CPU per second of audio in the core alone;
 * STT frames parsed per second through ``STTStreamState.receive``;
-* a cProfile of the TTS path (top functions by own time).
+* a cProfile of the TTS path (top functions by own time);
+* the decoders for the ``smallest-core[fast]`` extra: a chunk frame's JSON + base64 decode
+  with the standard library, orjson + pybase64, msgspec + pybase64 and a typed msgspec
+  struct, and ``receive`` with the standard-library vs the installed decoders.
 
 ``python benchmarks/core_micro.py [--quick]`` prints JSON.
 """
@@ -101,6 +104,101 @@ def bare_parse_rate(n_chunks: int) -> dict[str, float]:
     return {"frames_per_s": len(frames) / wall, "cpu_per_audio_s": cpu / audio_s}
 
 
+def _best_us(fn: Any, n: int, repeat: int = 5) -> float:
+    """Best-of-``repeat`` µs per call (the least disturbed run on a shared machine)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, time.perf_counter() - t0)
+    return 1e6 * best / n
+
+
+def decoder_options(n: int) -> dict[str, Any]:
+    """µs to decode one 1 KB chunk frame (JSON + base64) per candidate; absent ones skipped."""
+    import binascii
+
+    frame = _tts_frames("ctx", 1, False)[0]
+    std = json.JSONDecoder().decode
+    a2b = binascii.a2b_base64
+    options: dict[str, Any] = {
+        "stdlib (json + binascii strict)": lambda: a2b(
+            std(frame)["data"]["audio"], strict_mode=True
+        )
+    }
+    try:
+        import pybase64
+
+        b64 = pybase64.b64decode
+    except ImportError:
+        return {"stdlib (json + binascii strict)": _best_us(options.popitem()[1], n)}
+    try:
+        import orjson
+
+        loads = orjson.loads
+        options["orjson + pybase64"] = lambda: b64(loads(frame)["data"]["audio"], validate=True)
+    except ImportError:
+        pass
+    try:
+        import msgspec
+
+        dec = msgspec.json.Decoder().decode
+        options["msgspec + pybase64"] = lambda: b64(dec(frame)["data"]["audio"], validate=True)
+
+        data = msgspec.defstruct("Data", [("audio", bytes, b"")])
+        fields = [("status", str, ""), ("context_id", str | None, None)]
+        fields += [("request_id", str | None, None), ("data", data | None, None)]
+        chunk = msgspec.defstruct("Chunk", fields)
+        typed = msgspec.json.Decoder(chunk).decode
+        options["msgspec typed struct (decodes base64 itself)"] = lambda: typed(frame)
+    except ImportError:
+        pass
+    return {name: _best_us(fn, n) for name, fn in options.items()}
+
+
+def _with_decoders(loads: Any, b64: Any, fn: Any) -> Any:
+    """``fn()`` with ``loads``/``b64`` wherever the core decodes TTS frames."""
+    from smallest_core import tts_connection, tts_frames
+
+    sites = [(tts_frames, "_loads", loads), (tts_frames, "_b64", b64)]
+    sites.append((tts_connection, "b64decode", b64))
+    saved = [(mod, name, getattr(mod, name)) for mod, name, _ in sites]
+    for mod, name, new in sites:
+        setattr(mod, name, new)
+    try:
+        return fn()
+    finally:
+        for mod, name, old in saved:
+            setattr(mod, name, old)
+
+
+def receive_by_backend(n: int) -> dict[str, Any]:
+    """``receive`` µs per chunk frame with the standard-library decoders and, when the
+    ``fast`` extra is installed, with its native ones (whatever ``SMALLEST_CORE_PURE`` says)."""
+    from smallest_core import _codec
+
+    pure = (_codec.pure_loads, _codec.pure_b64decode)
+    native = (_codec._native_loads(), _codec._native_b64decode())
+    out: dict[str, Any] = {
+        "native": "+".join(m for m, f in zip(("msgspec", "pybase64"), native, strict=True) if f)
+        or None
+    }
+    rate = lambda: tts_rate(n, False)["us_per_frame"]  # noqa: E731
+    # Interleaved, best of three each: the least disturbed run on a shared machine.
+    stdlib: list[float] = []
+    fast: list[float] = []
+    for _ in range(3):
+        stdlib.append(_with_decoders(*pure, rate))
+        if native[0] and native[1]:
+            fast.append(_with_decoders(*native, rate))
+    out["stdlib_us"] = min(stdlib)
+    if fast:
+        out["native_us"] = min(fast)
+        out["stdlib_runs_us"], out["native_runs_us"] = stdlib, fast
+    return out
+
+
 def stt_rate(n: int) -> dict[str, float]:
     state = STTStreamState(STTOptions(language="en", sample_rate=16000))
     state.connection_started()
@@ -172,9 +270,15 @@ def run(quick: bool = False) -> dict[str, Any]:
         "bare_parse": bare_parse_rate(n),
         "stt": stt_rate(n),
         "profile": profile(n // 2),
+        "decoders": decoder_options(n),
+        "receive_by_backend": receive_by_backend(n),
         "chunks": n,
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(run("--quick" in sys.argv), indent=1))
+    if "--decoders" in sys.argv:  # only the decoder comparison
+        n = 5_000 if "--quick" in sys.argv else 30_000
+        print(json.dumps({"decoders": decoder_options(n), **receive_by_backend(n)}, indent=1))
+    else:
+        print(json.dumps(run("--quick" in sys.argv), indent=1))

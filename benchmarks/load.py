@@ -40,16 +40,18 @@ CONC_TEXT = "Your order shipped this morning. It should arrive by Friday afterno
 class GcPauses:
     """Garbage-collector pauses while measuring (they stop every stream in the process)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, freeze: bool = True) -> None:
         self.pauses: list[float] = []
         self._t = 0.0
+        self.freeze = freeze
 
     def __enter__(self) -> GcPauses:
         # A long-running worker's start-up heap (framework modules, warm sockets) never
         # becomes garbage: freezing it keeps full collections from walking it again and
         # again, as servers do after start-up. Ours and the official plugins alike.
-        gc.collect()
-        gc.freeze()
+        if self.freeze:
+            gc.collect()
+            gc.freeze()
         gc.callbacks.append(self._on_gc)
         return self
 
@@ -63,7 +65,11 @@ class GcPauses:
             self.pauses.append(time.perf_counter() - self._t)
 
     def summary(self) -> dict[str, float]:
-        return {"gc_pauses": len(self.pauses), "gc_max_ms": 1000 * max(self.pauses, default=0)}
+        return {
+            "gc_pauses": len(self.pauses),
+            "gc_max_ms": 1000 * max(self.pauses, default=0),
+            "gc_total_ms": 1000 * sum(self.pauses),
+        }
 
 
 def _traces(url: str, prefix: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from smallest_core._codec import loads as _loads
 from smallest_core.limits import MAX_ERROR_BODY_BYTES, MAX_FRAME_BYTES, shorten
 from smallest_core.redaction import redact, redact_value
 
@@ -103,7 +104,7 @@ def decode_json(data: str | bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Any:
     if len(data) > max_bytes:
         raise ProtocolError(f"server data of {len(data)} bytes is over the {max_bytes} limit")
     try:
-        return json.loads(data)
+        return _loads(data) if isinstance(data, str) else json.loads(data)
     except RecursionError:
         raise ProtocolError("server data is nested too deeply to decode") from None
     except (ValueError, TypeError) as exc:

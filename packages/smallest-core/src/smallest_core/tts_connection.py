@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import binascii
 import time
-from binascii import a2b_base64
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
 from smallest_core import tts_messages
+from smallest_core._codec import b64decode
 from smallest_core.audio import alaw_decode, ulaw_decode
 from smallest_core.errors import (
     ErrorKind,
@@ -419,7 +419,7 @@ class TTSConnection:
         ):
             return None
         try:
-            pcm = a2b_base64(audio, strict_mode=True)
+            pcm = b64decode(audio)
         except (binascii.Error, ValueError):
             return None  # the general path reports it
         size = len(pcm)

@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import binascii
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from smallest_core._codec import b64decode as _b64
+from smallest_core._codec import loads as _loads
 from smallest_core.errors import ProtocolError, SmallestError, error_from_frame
 from smallest_core.limits import MAX_WORD_TIME_S
 
@@ -107,9 +108,6 @@ def _word_time(value: Any) -> float | None:
     return result
 
 
-_loads = json.JSONDecoder().decode
-
-
 def decode_json_frame(data: str | bytes) -> dict[str, Any]:
     """Decode one text frame into a JSON object, or raise :class:`ProtocolError`."""
     if not isinstance(data, str):
@@ -124,11 +122,6 @@ def decode_json_frame(data: str | bytes) -> dict[str, Any]:
     if type(msg) is not dict:
         raise ProtocolError(f"frame is not a JSON object: {data[:120]!r}")
     return msg
-
-
-def _b64(text: str) -> bytes:
-    # strict_mode validates without b64decode(validate=True)'s regex pass (the hot spot).
-    return binascii.a2b_base64(text, strict_mode=True)
 
 
 def parse_tts_frame(data: str) -> TtsFrame:
