@@ -149,6 +149,9 @@ def videosdk(session: nox.Session) -> None:
 def combined(session: nox.Session) -> None:
     """All three frameworks in one environment: the cross-package suite in tests/."""
     session.install(*CORE, *EMULATOR, *_all_adapters(), *TEST_DEPS)
+    # A plain `pytest` at the root must collect every suite side by side (no clashing
+    # module names): checked here, in the environment that has every framework.
+    session.run("pytest", "--collect-only", "-q", "-p", "no:cacheprovider", silent=True)
     _pytest(session, "combined", "tests", "-m", "not soak", "--ignore=tests/vendor")
 
 

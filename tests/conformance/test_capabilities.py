@@ -9,9 +9,9 @@ emotion and gender with the final frame the emulator sent.
 from __future__ import annotations
 
 import pytest
+from conformance_kit import key
 from drivers import Driver
 
-from conftest import key
 from smallest_emulator import Emulator
 from smallest_emulator.engines.deterministic import synthesize
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import socket
 
 import pytest
+from conformance_kit import ERROR_SHAPES, NATIVE, expected_pcm, key, turn_records
 from drivers import Driver, TurnResult, sockets_settle, turn
 
-from conftest import ERROR_SHAPES, NATIVE, expected_pcm, key, turn_records
 from smallest_emulator import Emulator
 
 TEXT = "This reply is long enough to span several chunks of audio, for sure."

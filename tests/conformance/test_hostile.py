@@ -9,10 +9,10 @@ import re
 from collections.abc import Callable
 
 import pytest
+from conformance_kit import NATIVE, SECRET, assert_no_stale_window, key
 from drivers import Driver, Turn, TurnResult, turn
 from hostile.server import HTML_MESSAGE, JSON_MESSAGE, HostileServer
 
-from conftest import NATIVE, SECRET, assert_no_stale_window, key
 from smallest_emulator import Emulator
 
 LONG = " ".join(f"Sentence {i} of a reply that keeps the bot talking a while." for i in range(12))

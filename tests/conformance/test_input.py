@@ -8,9 +8,9 @@ request (the emulator's legacy per-model routes 410 them; no adapter uses those 
 from __future__ import annotations
 
 import pytest
+from conformance_kit import expected_pcm, key, texts, turn_records
 from drivers import Driver, turn
 
-from conftest import expected_pcm, key, texts, turn_records
 from smallest_emulator import Emulator
 
 NEXT = "After the odd one, a normal turn."

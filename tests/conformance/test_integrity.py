@@ -10,10 +10,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from drivers import Driver, Turn, TurnResult, sockets_settle, turn
-from drivers.truth import partition
-
-from conftest import (
+from conformance_kit import (
     ALL_PROFILES,
     SUBSET,
     assert_no_stale_window,
@@ -22,6 +19,9 @@ from conftest import (
     turn_records,
     ws_records,
 )
+from drivers import Driver, Turn, TurnResult, sockets_settle, turn
+from drivers.truth import partition
+
 from smallest_emulator import Emulator
 from smallest_emulator.engines.deterministic import text_key
 

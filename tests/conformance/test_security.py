@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from conformance_kit import SECRET, key
 from drivers import Driver, turn
 
-from conftest import SECRET, key
 from smallest_emulator import Emulator
 from smallest_emulator.engines.deterministic import synthesize
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conformance_kit import expected_pcm, key, turn_records
 from drivers import Driver, turn
 
-from conftest import expected_pcm, key, turn_records
 from smallest_emulator import Emulator
 from smallest_emulator.engines.deterministic import synthesize
 

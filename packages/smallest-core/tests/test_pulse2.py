@@ -106,4 +106,3 @@ def test_a_pre_recorded_result_carries_emotion_and_gender() -> None:
     ).encode()
     result = parse_batch_response(200, body)
     assert (result.emotion, result.gender) == ("sad", "male")
-

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+from emulator_kit import AUTH, VOICE
 
-from conftest import AUTH, VOICE
 from smallest_emulator import Emulator
 
 PRO_DOCUMENTED = [

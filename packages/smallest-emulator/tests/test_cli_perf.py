@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+from emulator_kit import AUTH, cli, collect_until_complete, fast_config, msg
 
-from conftest import AUTH, cli, collect_until_complete, fast_config, msg
 from smallest_emulator import Emulator, EmulatorThread
 
 

@@ -7,8 +7,8 @@ import time
 
 import aiohttp
 import pytest
+from emulator_kit import AUTH, collect_until_complete, fast_config, msg, recv_json
 
-from conftest import AUTH, collect_until_complete, fast_config, msg, recv_json
 from smallest_emulator import Emulator, EmulatorConfig, parse_overrides
 
 

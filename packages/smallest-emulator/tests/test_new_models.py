@@ -9,8 +9,8 @@ import wave
 
 import aiohttp
 import pytest
+from emulator_kit import AUTH, recv_json
 
-from conftest import AUTH, recv_json
 from smallest_emulator import Emulator
 
 V32 = "/waves/v1/lightning-v3.2/get_speech"

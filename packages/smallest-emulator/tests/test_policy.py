@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+from emulator_kit import AUTH, collect_until_complete, fast_config, msg
 
-from conftest import AUTH, collect_until_complete, fast_config, msg
 from smallest_emulator import PROFILES, Emulator, EmulatorConfig
 from smallest_emulator.records import TtsRecord
 from smallest_emulator.tts_common import TtsParams

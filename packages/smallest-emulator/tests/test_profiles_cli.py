@@ -9,8 +9,8 @@ import sys
 
 import aiohttp
 import pytest
+from emulator_kit import cli
 
-from conftest import cli
 from smallest_emulator import PROFILE_INFO, PROFILES, __version__
 from smallest_emulator.cli import build_parser
 

@@ -6,8 +6,8 @@ import itertools
 
 import aiohttp
 import pytest
+from emulator_kit import AUTH, collect_until_complete, fast_config, msg, recv_json
 
-from conftest import AUTH, collect_until_complete, fast_config, msg, recv_json
 from smallest_emulator import Emulator
 
 pytest.importorskip("espeakng_loader")

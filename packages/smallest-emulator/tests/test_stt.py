@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+from emulator_kit import AUTH, fast_config, recv_json
 
-from conftest import AUTH, fast_config, recv_json
 from smallest_emulator import Emulator
 from smallest_emulator.audio import wav_header
 from smallest_emulator.engines.deterministic import synthesize
@@ -182,7 +182,7 @@ async def test_stt_http_unified_and_legacy(emu: Emulator, http: aiohttp.ClientSe
 async def test_frames_match_fixture_keys(http: aiohttp.ClientSession) -> None:
     import json
 
-    from conftest import fixture_frames
+    from emulator_kit import fixture_frames
 
     fx = {
         f["name"]: json.loads(f["raw"])

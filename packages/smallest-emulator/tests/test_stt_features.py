@@ -12,8 +12,8 @@ import aiohttp
 import av
 import pytest
 from aiohttp import web
+from emulator_kit import AUTH, fast_config, recv_json
 
-from conftest import AUTH, fast_config, recv_json
 from smallest_emulator import Emulator
 from smallest_emulator.audio import wav_header
 from smallest_emulator.engines.deterministic import synthesize

@@ -7,8 +7,8 @@ from typing import Any
 import aiohttp
 import av
 import pytest
+from emulator_kit import AUTH, VOICE, audio_of, collect_until_complete, fast_config, msg, recv_json
 
-from conftest import AUTH, VOICE, audio_of, collect_until_complete, fast_config, msg, recv_json
 from smallest_emulator import Emulator
 
 

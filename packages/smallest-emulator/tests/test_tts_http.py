@@ -7,8 +7,8 @@ import json
 
 import aiohttp
 import pytest
+from emulator_kit import AUTH, VOICE
 
-from conftest import AUTH, VOICE
 from smallest_emulator import Emulator
 from smallest_emulator.audio import decode_g711, parse_wav
 from smallest_emulator.engines.deterministic import synthesize
@@ -116,7 +116,7 @@ async def test_per_model_routes(emu: Emulator, http: aiohttp.ClientSession) -> N
 
 
 async def test_voices_cover_fixture(emu: Emulator, http: aiohttp.ClientSession) -> None:
-    from conftest import fixture_frames
+    from emulator_kit import fixture_frames
 
     fx = json.loads(fixture_frames("voices_response.json")[0]["raw"])
     emu.config.get_voices_scope = "union"  # the fixture lists both pools

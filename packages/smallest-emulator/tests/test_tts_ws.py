@@ -7,8 +7,8 @@ import json
 
 import aiohttp
 import pytest
+from emulator_kit import AUTH, audio_of, collect_until_complete, fixture_frames, msg, recv_json
 
-from conftest import AUTH, audio_of, collect_until_complete, fixture_frames, msg, recv_json
 from smallest_emulator import PROFILES, Emulator
 from smallest_emulator.engines.deterministic import synthesize
 
@@ -53,7 +53,7 @@ async def test_context_continuations_single_complete_and_reuse(
 
 
 async def test_sentence_release_and_buffer_delay(http: aiohttp.ClientSession) -> None:
-    from conftest import fast_config
+    from emulator_kit import fast_config
 
     async with Emulator(fast_config(max_buffer_delay_ms=3000)) as emu:
         async with http.ws_connect(emu.ws_url + "/waves/v1/tts/live", headers=AUTH) as ws:
@@ -65,7 +65,7 @@ async def test_sentence_release_and_buffer_delay(http: aiohttp.ClientSession) ->
 
 
 async def test_per_release_completes(http: aiohttp.ClientSession) -> None:
-    from conftest import fast_config
+    from emulator_kit import fast_config
 
     async with Emulator(fast_config(complete_mode="per-release")) as emu:  # noqa: SIM117
         async with http.ws_connect(emu.ws_url + "/waves/v1/tts/live", headers=AUTH) as ws:
@@ -77,7 +77,7 @@ async def test_per_release_completes(http: aiohttp.ClientSession) -> None:
 
 
 async def test_close_after_complete(http: aiohttp.ClientSession) -> None:
-    from conftest import fast_config
+    from emulator_kit import fast_config
 
     async with Emulator(fast_config(close_after_complete=True)) as emu:  # noqa: SIM117
         async with http.ws_connect(emu.ws_url + "/waves/v1/tts/live", headers=AUTH) as ws:
@@ -88,7 +88,7 @@ async def test_close_after_complete(http: aiohttp.ClientSession) -> None:
 
 
 async def test_no_echo_and_legacy_frames(http: aiohttp.ClientSession) -> None:
-    from conftest import fast_config
+    from emulator_kit import fast_config
 
     cfg = fast_config().apply_profile("no-echo").copy(complete_format="legacy")
     cfg = cfg.copy(speed=0.0, complete_backoff_ms=0, max_buffer_delay_ms=0)
@@ -106,7 +106,7 @@ async def test_no_echo_and_legacy_frames(http: aiohttp.ClientSession) -> None:
 
 
 async def test_word_origin_per_request_vs_per_context(http: aiohttp.ClientSession) -> None:
-    from conftest import fast_config
+    from emulator_kit import fast_config
 
     for origin in ("per-request", "per-context"):
         async with Emulator(fast_config(word_origin=origin)) as emu:  # noqa: SIM117
@@ -135,7 +135,7 @@ async def test_legacy_flush_protocol(emu: Emulator, http: aiohttp.ClientSession)
 
 
 async def test_cancel_drops_buffer_and_inflight(http: aiohttp.ClientSession) -> None:
-    from conftest import fast_config
+    from emulator_kit import fast_config
 
     async with Emulator(fast_config(speed=50.0, cancel_inflight_chunks=2)) as emu:
         async with http.ws_connect(emu.ws_url + "/waves/v1/tts/live", headers=AUTH) as ws:
@@ -173,7 +173,7 @@ async def _sid(ws: aiohttp.ClientWebSocketResponse) -> str:
 
 @pytest.mark.parametrize("shape", [1, 2, 3, 4])
 async def test_error_shapes_match_fixtures(http: aiohttp.ClientSession, shape: int) -> None:
-    from conftest import fast_config
+    from emulator_kit import fast_config
 
     names = {
         1: "error-shape1-message",
@@ -249,7 +249,7 @@ async def test_ws_output_formats(emu: Emulator, http: aiohttp.ClientSession, fmt
 
 @pytest.mark.parametrize("profile", PROFILES)
 async def test_every_profile_serves_a_context(http: aiohttp.ClientSession, profile: str) -> None:
-    from conftest import fast_config
+    from emulator_kit import fast_config
 
     cfg = fast_config().apply_profile(profile)
     async with Emulator(cfg) as emu:
@@ -262,7 +262,7 @@ async def test_every_profile_serves_a_context(http: aiohttp.ClientSession, profi
 
 
 async def test_per_burst_single_complete(http: aiohttp.ClientSession) -> None:
-    from conftest import fast_config
+    from emulator_kit import fast_config
 
     async with Emulator(fast_config(complete_mode="per-burst", complete_backoff_ms=300)) as emu:  # noqa: SIM117
         async with http.ws_connect(emu.ws_url + "/waves/v1/tts/live", headers=AUTH) as ws:

@@ -12,9 +12,9 @@ from livekit.agents import Agent, AgentSession, APIConnectOptions, llm
 from livekit.agents.types import TimedString
 from livekit.agents.utils import is_given
 from livekit.agents.voice import io
+from livekit_kit import key
 from stt_audio import frames, utterance
 
-from conftest import key
 from smallest_core import DEFAULT_VOICE, Affect
 from smallest_emulator import Emulator
 from smallest_livekit import STT, TTS, LightningV4TTS

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from livekit.agents import stt, tts
+from livekit_kit import expected_pcm, frames_pcm, key, speak, until
 from stt_audio import frames, utterance
 
-from conftest import expected_pcm, frames_pcm, key, speak, until
 from smallest_emulator import Emulator
 from smallest_livekit import STT, TTS, LightningV4TTS
 

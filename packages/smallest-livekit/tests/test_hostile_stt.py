@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from hostile_server import SECRET, STT_WS, STTServer, is_upgrade, oversized_header, serve
 from livekit import rtc
 from livekit.agents import APIConnectionError, APIConnectOptions, APIError, stt, utils
+from livekit_hostile import SECRET, STT_WS, STTServer, is_upgrade, oversized_header, serve
 
 import smallest_livekit._stt_stream as stt_module
 from smallest_core import MAX_RECONNECT_ATTEMPTS

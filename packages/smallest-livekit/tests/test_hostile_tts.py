@@ -12,15 +12,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from hostile_server import (
-    SECRET,
-    TTS_HTTP,
-    TTS_WS,
-    TTSServer,
-    is_upgrade,
-    oversized_header,
-    serve,
-)
 from livekit.agents import (
     APIConnectionError,
     APIConnectOptions,
@@ -29,6 +20,15 @@ from livekit.agents import (
     APITimeoutError,
     tts,
     utils,
+)
+from livekit_hostile import (
+    SECRET,
+    TTS_HTTP,
+    TTS_WS,
+    TTSServer,
+    is_upgrade,
+    oversized_header,
+    serve,
 )
 
 from smallest_livekit import STT, TTS

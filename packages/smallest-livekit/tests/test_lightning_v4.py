@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from livekit import rtc
 from livekit.agents import APIConnectOptions, APIError, APIStatusError, utils
+from livekit_kit import collect, fast_config, frames_pcm, key, speak, until
 
-from conftest import collect, fast_config, frames_pcm, key, speak, until
 from smallest_emulator import Emulator
 from smallest_emulator.engines.deterministic import releases_pcm
 from smallest_livekit import LightningV4TTS

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, web
-from hostile_server import serve
 from livekit.agents import APIConnectionError, APIConnectOptions, APIError, APITimeoutError, utils
+from livekit_hostile import serve
+from livekit_kit import frames_pcm
 
-from conftest import frames_pcm
 from smallest_livekit import LightningV4TTS
 
 V4 = "/waves/v1/lightning-v4/live"

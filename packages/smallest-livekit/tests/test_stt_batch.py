@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from livekit.agents import APIConnectOptions, APIStatusError
+from livekit_kit import key
 from stt_audio import frames, utterance
 
-from conftest import key
 from smallest_emulator import Emulator
 from smallest_livekit import STT
 

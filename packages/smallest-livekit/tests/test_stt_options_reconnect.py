@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from livekit_kit import key
 from stt_audio import frames, utterance
 
-from conftest import key
 from smallest_emulator import Emulator
 from smallest_livekit import STT
 

@@ -8,12 +8,12 @@ import json
 
 import pytest
 from aiohttp import WSMsgType, web
-from hostile_server import STT_WS, serve
 from livekit import rtc
 from livekit.agents import stt, utils
+from livekit_hostile import STT_WS, serve
+from livekit_kit import key
 from stt_audio import frames, utterance
 
-from conftest import key
 from smallest_emulator import Emulator
 from smallest_livekit import STT
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from livekit_kit import key
 from stt_audio import frames, utterance
 
-from conftest import key
 from smallest_core import DEFAULT_BASE_URL, US_BASE_URL
 from smallest_emulator import Emulator
 from smallest_livekit import STT

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 from livekit.agents import APIStatusError, stt
+from livekit_kit import ALL_PROFILES, key
 from stt_audio import frames, utterance
 
-from conftest import ALL_PROFILES, key
 from smallest_emulator import Emulator
 from smallest_emulator.engines.deterministic import synthesize
 from smallest_livekit import STT

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from livekit.agents import APIConnectionError, APIConnectOptions, APIError, APIStatusError
+from livekit_kit import ALL_PROFILES, frames_pcm, key, speak
 
-from conftest import ALL_PROFILES, frames_pcm, key, speak
 from smallest_emulator import Emulator
 from smallest_livekit import TTS
 

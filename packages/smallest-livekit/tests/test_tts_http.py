@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from livekit.agents import APIConnectOptions, APIStatusError
+from livekit_kit import ALL_PROFILES, collect, frames_pcm, key
 
-from conftest import ALL_PROFILES, collect, frames_pcm, key
 from smallest_core import DEFAULT_PRO_VOICE, DEFAULT_VOICE
 from smallest_core.audio import alaw_decode, ulaw_decode
 from smallest_emulator import Emulator

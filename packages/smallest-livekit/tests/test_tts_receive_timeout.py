@@ -6,8 +6,8 @@ import time
 
 import pytest
 from livekit.agents import APIConnectOptions, APIError
+from livekit_kit import assert_spoke, collect, expected_pcm, frames_pcm, key
 
-from conftest import assert_spoke, collect, expected_pcm, frames_pcm, key
 from smallest_core.tts_connection import DEFAULT_END_GRACE_S
 from smallest_emulator import Emulator
 from smallest_livekit import TTS

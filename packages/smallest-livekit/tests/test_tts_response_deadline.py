@@ -7,8 +7,8 @@ import time
 
 import pytest
 from livekit.agents import APIConnectOptions, APIError
+from livekit_kit import collect, expected_pcm, frames_pcm, key
 
-from conftest import collect, expected_pcm, frames_pcm, key
 from smallest_emulator import Emulator
 from smallest_livekit import TTS
 

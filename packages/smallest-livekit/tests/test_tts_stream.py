@@ -6,8 +6,7 @@ import asyncio
 import time
 
 import pytest
-
-from conftest import (
+from livekit_kit import (
     ALL_PROFILES,
     assert_spoke,
     collect,
@@ -17,6 +16,7 @@ from conftest import (
     key,
     speak,
 )
+
 from smallest_emulator import Emulator, EmulatorThread
 from smallest_livekit import TTS
 

@@ -8,11 +8,11 @@ import asyncio
 
 import pytest
 from aiohttp import web
-from hostile_server import TTS_HTTP, serve
 from livekit.agents import tts, utils
 from livekit.agents.tokenize import basic
+from livekit_hostile import TTS_HTTP, serve
+from livekit_kit import collect, frames_pcm, until
 
-from conftest import collect, frames_pcm, until
 from smallest_core import Affect
 from smallest_emulator import Emulator
 from smallest_emulator.engines.deterministic import releases_pcm

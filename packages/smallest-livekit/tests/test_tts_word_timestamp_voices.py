@@ -9,8 +9,8 @@ import time
 
 import pytest
 from livekit.agents.types import USERDATA_TIMED_TRANSCRIPT
+from livekit_kit import assert_spoke, expected_pcm, frames_pcm, key
 
-from conftest import assert_spoke, expected_pcm, frames_pcm, key
 from smallest_core import DEFAULT_VOICE
 from smallest_core.catalog import WORD_TIMESTAMP_VOICES
 from smallest_core.tts_connection import DEFAULT_END_GRACE_S

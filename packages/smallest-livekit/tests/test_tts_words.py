@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from livekit.agents.types import USERDATA_TIMED_TRANSCRIPT, TimedString
+from livekit_kit import ALL_PROFILES, expected_pcm, frames_pcm, key
 
-from conftest import ALL_PROFILES, expected_pcm, frames_pcm, key
 from smallest_emulator import Emulator
 from smallest_livekit import TTS
 

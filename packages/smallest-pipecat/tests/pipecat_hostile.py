@@ -10,6 +10,10 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
+from pipecat.frames.frames import ErrorFrame
+from pipecat.transcriptions.language import Language
+
+from smallest_pipecat import SmallestHttpTTSService, SmallestSTTService, SmallestTTSService
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -151,3 +155,29 @@ class SttServer:
                 if kind == "close_stream":
                     await ws.close()
         return ws
+
+
+KEY = "sk_hostile_canary_5e1d"
+
+
+def tts(url: str, key: str = KEY, **kwargs: Any) -> SmallestTTSService:
+    return SmallestTTSService(
+        api_key=key,
+        base_url=url,
+        settings=SmallestTTSService.Settings(voice="liam", language=Language.EN),
+        **kwargs,
+    )
+
+
+def http_tts(url: str, key: str = KEY, **kwargs: Any) -> SmallestHttpTTSService:
+    return SmallestHttpTTSService(api_key=key, base_url=url, **kwargs)
+
+
+def stt(url: str, key: str = KEY, **kwargs: Any) -> SmallestSTTService:
+    return SmallestSTTService(api_key=key, base_url=url, **kwargs)
+
+
+def leaks(frames: list[ErrorFrame], secret: str = KEY) -> list[str]:
+    texts = [f.error for f in frames]
+    texts += [f"{f.exception!r} {f.exception} {f.exception.args}" for f in frames if f.exception]
+    return [t for t in texts if secret in t]

@@ -13,51 +13,35 @@ from urllib.parse import quote
 
 import pytest
 from aiohttp import web
-from hostile_server import (
-    SttServer,
-    Tiny,
-    not_found,
-    pcm_chunk,
-    redirect_to,
-    tts_server,
-    tts_turn,
-)
 from pipecat.frames.frames import (
-    ErrorFrame,
     TranscriptionFrame,
     TTSSpeakFrame,
     TTSStoppedFrame,
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
-from pipecat.transcriptions.language import Language
 from pipecat.utils.errors import ErrorCategory
+from pipecat_hostile import (
+    KEY,
+    SttServer,
+    Tiny,
+    http_tts,
+    not_found,
+    pcm_chunk,
+    redirect_to,
+    stt,
+    tts,
+    tts_server,
+    tts_turn,
+)
 from pipecat_pipeline import Harness
-from test_stt_stream import FIRST, RATE, SECOND, audio_frames, speech
+from pipecat_stt_kit import FIRST, RATE, SECOND, audio_frames, speech
 
 from smallest_core import MAX_FRAME_BYTES
 from smallest_emulator import Emulator
-from smallest_pipecat import SmallestHttpTTSService, SmallestSTTService, SmallestTTSService
+from smallest_pipecat import SmallestSTTService
 
-KEY = "sk_hostile_canary_5e1d"
 """Long enough to be redacted (short test keys are not searched for)."""
-
-
-def tts(url: str, key: str = KEY, **kwargs: Any) -> SmallestTTSService:
-    return SmallestTTSService(
-        api_key=key,
-        base_url=url,
-        settings=SmallestTTSService.Settings(voice="liam", language=Language.EN),
-        **kwargs,
-    )
-
-
-def http_tts(url: str, key: str = KEY, **kwargs: Any) -> SmallestHttpTTSService:
-    return SmallestHttpTTSService(api_key=key, base_url=url, **kwargs)
-
-
-def stt(url: str, key: str = KEY, **kwargs: Any) -> SmallestSTTService:
-    return SmallestSTTService(api_key=key, base_url=url, **kwargs)
 
 
 def opened(service: SmallestSTTService, count: int) -> asyncio.Event:
@@ -70,12 +54,6 @@ def opened(service: SmallestSTTService, count: int) -> asyncio.Event:
 
     service.add_event_handler("on_connected", on_connected)
     return event
-
-
-def leaks(frames: list[ErrorFrame], secret: str = KEY) -> list[str]:
-    texts = [f.error for f in frames]
-    texts += [f"{f.exception!r} {f.exception} {f.exception.args}" for f in frames if f.exception]
-    return [t for t in texts if secret in t]
 
 
 # ---------------------------------------------------------------------------- 1 redirects

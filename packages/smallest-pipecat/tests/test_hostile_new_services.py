@@ -4,15 +4,14 @@ with the key, and a key the server quotes back never reaches an ErrorFrame."""
 from __future__ import annotations
 
 from aiohttp import web
-from hostile_server import Tiny, not_found, redirect_to
 from pipecat.frames.frames import (
     TTSSpeakFrame,
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
+from pipecat_hostile import KEY, Tiny, leaks, not_found, redirect_to
 from pipecat_pipeline import Harness
-from test_hostile import KEY, leaks
-from test_stt_stream import FIRST, RATE, audio_frames, speech
+from pipecat_stt_kit import FIRST, RATE, audio_frames, speech
 
 from smallest_pipecat import SmallestLightningV4TTSService, SmallestSegmentedSTTService
 

@@ -10,12 +10,11 @@ from urllib.parse import quote
 
 import pytest
 from aiohttp import web
-from hostile_server import Tiny, tts_server
 from pipecat.frames.frames import TTSSpeakFrame
 from pipecat.transcriptions.language import Language
+from pipecat_hostile import KEY, Tiny, http_tts, leaks, stt, tts, tts_server
 from pipecat_pipeline import Harness
-from test_hostile import KEY, http_tts, leaks, stt, tts
-from test_stt_stream import FIRST, RATE, audio_frames, speech
+from pipecat_stt_kit import FIRST, RATE, audio_frames, speech
 
 from smallest_emulator import Emulator
 from smallest_pipecat import SmallestSTTService, SmallestTTSService

@@ -8,14 +8,14 @@ import json
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from hostile_server import SttServer, Tiny, not_found, tts_turn
 from pipecat.frames.frames import (
     TTSSpeakFrame,
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
+from pipecat_hostile import SttServer, Tiny, not_found, tts_turn
 from pipecat_pipeline import Harness
-from test_stt_stream import FIRST, RATE, audio_frames, speech
+from pipecat_stt_kit import FIRST, RATE, audio_frames, speech
 
 from smallest_pipecat import (
     SmallestHttpTTSService,

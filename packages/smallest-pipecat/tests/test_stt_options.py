@@ -13,7 +13,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.transcriptions.language import Language
 from pipecat_pipeline import Harness
-from test_stt_stream import FIRST, RATE, audio_frames, speech
+from pipecat_stt_kit import FIRST, RATE, audio_frames, speech
 
 from smallest_core import DEFAULT_BASE_URL, US_BASE_URL
 from smallest_emulator import Emulator

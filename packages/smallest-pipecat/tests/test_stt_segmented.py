@@ -14,7 +14,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.transcriptions.language import Language
 from pipecat_pipeline import Harness
-from test_stt_stream import FIRST, RATE, audio_frames, speech
+from pipecat_stt_kit import FIRST, RATE, audio_frames, speech
 
 from smallest_emulator import Emulator
 from smallest_pipecat import SmallestSegmentedSTTService

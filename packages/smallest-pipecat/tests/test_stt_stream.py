@@ -6,7 +6,6 @@ import time
 from urllib.parse import quote
 
 from pipecat.frames.frames import (
-    InputAudioRawFrame,
     InterimTranscriptionFrame,
     STTUpdateSettingsFrame,
     TextFrame,
@@ -17,23 +16,10 @@ from pipecat.frames.frames import (
 )
 from pipecat.transcriptions.language import Language
 from pipecat_pipeline import Harness
+from pipecat_stt_kit import FIRST, RATE, SECOND, audio_frames, speech
 
 from smallest_emulator import Emulator
-from smallest_emulator.engines import deterministic
 from smallest_pipecat import SmallestSTTService
-
-RATE = 16000
-FIRST = "hello there my friend"
-SECOND = "how are you today"
-
-
-def speech(text: str) -> bytes:
-    return deterministic.synthesize(text, RATE).pcm
-
-
-def audio_frames(pcm: bytes, ms: int = 20) -> list[InputAudioRawFrame]:
-    step = RATE * 2 * ms // 1000
-    return [InputAudioRawFrame(pcm[i : i + step], RATE, 1) for i in range(0, len(pcm), step)]
 
 
 def make_stt(emu: Emulator, **settings: object) -> SmallestSTTService:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from aiohttp import web
-from hostile_server import Tiny
 from pipecat.frames.frames import (
     InputAudioRawFrame,
     InterruptionFrame,
@@ -21,6 +20,7 @@ from pipecat.frames.frames import (
     UserStoppedSpeakingFrame,
 )
 from pipecat.utils.errors import ErrorCategory
+from pipecat_hostile import Tiny
 from pipecat_pipeline import Harness
 
 from smallest_emulator import Emulator

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from test_stt_stream import Collector, feed, silence, speech
 from videosdk.agents import FallbackSTT, FallbackTTS, FlushMarker, SpeechEventType, audio_format
+from videosdk_kit import FakeTrack, bounded, fast_config, tokens, wait_for
+from videosdk_stt_kit import Collector, feed, silence, speech
 
-from conftest import FakeTrack, bounded, fast_config, tokens, wait_for
 from smallest_emulator import Emulator
 from smallest_videosdk import SmallestAISTT, SmallestAITTS, SmallestAITTSV4
 

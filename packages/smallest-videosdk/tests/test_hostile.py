@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from hostile_server import Tiny, huge_body, serve_context
 from videosdk.agents import FlushMarker, audio_format
+from videosdk_hostile import Tiny, huge_body, serve_context
+from videosdk_kit import PROFILES, FakeTrack, bounded, make_tts, tokens, wait_for
 
-from conftest import PROFILES, FakeTrack, bounded, make_tts, tokens, wait_for
 from smallest_core import DEFAULT_VOICE, MAX_FRAME_BYTES, ErrorKind, SmallestError
 from smallest_emulator import Emulator
 from smallest_videosdk import SmallestAISTT, SmallestAITTS

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from hostile_server import Tiny
-from test_stt_stream import Collector, feed, silence, speech
 from videosdk.agents import SpeechEventType, audio_format
+from videosdk_hostile import Tiny
+from videosdk_kit import bounded, make_stt, wait_for
+from videosdk_stt_kit import Collector, feed, silence, speech
 
-from conftest import bounded, make_stt, wait_for
 from smallest_emulator import Emulator
 from smallest_videosdk import SmallestAISTT
 

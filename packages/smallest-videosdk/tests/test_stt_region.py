@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from test_stt_stream import Collector, feed, silence, speech
 from videosdk.agents import audio_format
+from videosdk_kit import bounded, make_stt
+from videosdk_stt_kit import Collector, feed, silence, speech
 
-from conftest import bounded, make_stt
 from smallest_core import DEFAULT_BASE_URL, US_BASE_URL
 from smallest_emulator import Emulator
 from smallest_videosdk import SmallestAISTT

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from hostile_server import PCM_CHUNK, Tiny, serve_context
 from videosdk.agents import FlushMarker
+from videosdk_hostile import PCM_CHUNK, Tiny, serve_context
+from videosdk_kit import FakeTrack, bounded, make_tts
 
-from conftest import FakeTrack, bounded, make_tts
 from smallest_core import Affect, SmallestError
 from smallest_emulator import Emulator
 from smallest_videosdk import SmallestAITTS

@@ -11,8 +11,8 @@ import time
 
 import pytest
 from videosdk.agents import FlushMarker
+from videosdk_kit import FakeTrack, bounded, make_tts, tokens, wait_for
 
-from conftest import FakeTrack, bounded, make_tts, tokens, wait_for
 from smallest_core import DEFAULT_PRO_VOICE, DEFAULT_VOICE, catalog
 from smallest_core.tts_connection import DEFAULT_END_GRACE_S
 from smallest_emulator import Emulator

@@ -6,8 +6,8 @@ import time
 
 import pytest
 from videosdk.agents import FlushMarker
+from videosdk_kit import PROFILES, bounded, make_tts, tokens
 
-from conftest import PROFILES, bounded, make_tts, tokens
 from smallest_core import SmallestError
 from smallest_emulator import Emulator
 from smallest_videosdk import SmallestAITTS

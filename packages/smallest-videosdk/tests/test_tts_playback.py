@@ -7,8 +7,8 @@ import time
 
 import pytest
 from videosdk.agents import FlushMarker
+from videosdk_kit import PROFILES, bounded, make_tts, tokens, wait_for
 
-from conftest import PROFILES, bounded, make_tts, tokens, wait_for
 from smallest_core import DEFAULT_VOICE, SmallestError
 from smallest_emulator import Emulator
 from smallest_videosdk._playback import TrackAudio

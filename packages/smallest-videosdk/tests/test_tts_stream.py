@@ -8,8 +8,16 @@ from typing import Any
 
 import pytest
 from videosdk.agents import FlushMarker
+from videosdk_kit import (
+    PROFILES,
+    bounded,
+    fast_config,
+    full_collections,
+    make_tts,
+    tokens,
+    wait_for,
+)
 
-from conftest import PROFILES, bounded, fast_config, full_collections, make_tts, tokens, wait_for
 from smallest_emulator import Emulator, EmulatorThread
 
 THREE_SENTENCES = (

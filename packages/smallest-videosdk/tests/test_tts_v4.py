@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from hostile_server import PCM_CHUNK, Tiny
-from test_stt_stream import feed, silence, speech
 from videosdk.agents import FlushMarker, audio_format
+from videosdk_hostile import PCM_CHUNK, Tiny
+from videosdk_kit import FakeTrack, bounded, full_collections, key_for, make_stt, tokens, wait_for
+from videosdk_stt_kit import feed, silence, speech
 
-from conftest import FakeTrack, bounded, full_collections, key_for, make_stt, tokens, wait_for
 from smallest_core import ErrorKind, SmallestError
 from smallest_emulator import Emulator
 from smallest_videosdk import SmallestAITTSV4

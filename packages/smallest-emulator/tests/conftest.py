@@ -1,0 +1,7 @@
+"""This suite's fixtures; its helpers live in ``emulator_kit`` (a name no other suite uses,
+so one ``pytest`` run imports every suite's helpers side by side)."""
+
+from emulator_kit import (  # noqa: F401
+    emu,
+    http,
+)
