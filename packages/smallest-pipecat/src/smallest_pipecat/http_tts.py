@@ -43,6 +43,7 @@ from smallest_pipecat._common import (
     request_headers,
 )
 from smallest_pipecat._failures import ReportedFailures
+from smallest_pipecat._http_session import HttpSession
 from smallest_pipecat._kwargs import check_kwargs
 from smallest_pipecat._resample import stream_resampler
 from smallest_pipecat.errors import error_frame
@@ -53,7 +54,7 @@ from smallest_pipecat.tts import TTS_MOVED, _resolve_language
 _READ_BYTES = 4096
 
 
-class SmallestHttpTTSService(ReportedFailures, TTSService):
+class SmallestHttpTTSService(HttpSession, ReportedFailures, TTSService):
     """Smallest AI Lightning TTS over HTTP, with the same settings as the socket service."""
 
     Settings = SmallestTTSSettings
@@ -128,31 +129,6 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
             self._endpoints, self._api_key, model or str(self._settings.model)
         )
 
-    async def start(self, frame: Any) -> None:
-        """Open the HTTP session."""
-        await super().start(frame)
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
-
-    async def stop(self, frame: Any) -> None:
-        """Close the HTTP session."""
-        await super().stop(frame)
-        await self._close_session()
-
-    async def cancel(self, frame: Any) -> None:
-        """Close the HTTP session."""
-        await super().cancel(frame)
-        await self._close_session()
-
-    async def cleanup(self) -> None:
-        """Close the HTTP session."""
-        await super().cleanup()  # type: ignore[no-untyped-call]
-        await self._close_session()
-
-    async def _close_session(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
-
     async def on_turn_context_completed(self) -> None:
         """End a failed turn at once (with no audio Pipecat would wait for its quiet timer).
 
@@ -212,8 +188,6 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
             self._failed_contexts.add(context_id)
             yield ErrorFrame(f"Smallest TTS settings: {exc}", category=ErrorCategory.APPLICATION)
             return
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
         headers = {
             **http_request_headers(),
             **request_headers(self._api_key, expire_content=self._expire_content),
@@ -225,7 +199,7 @@ class SmallestHttpTTSService(ReportedFailures, TTSService):
             resampler = stream_resampler(options.sample_rate, self.sample_rate)
         await self.start_tts_usage_metrics(text)
         try:
-            async with self._session.post(
+            async with self.http().post(
                 self._endpoints.tts_http_for(options.model),
                 json=body,
                 headers=headers,

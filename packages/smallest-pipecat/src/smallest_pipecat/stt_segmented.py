@@ -35,6 +35,7 @@ from smallest_core import (
 )
 from smallest_core.aio import read_bounded
 from smallest_pipecat._common import http_error, request_headers
+from smallest_pipecat._http_session import HttpSession
 from smallest_pipecat._kwargs import check_kwargs
 from smallest_pipecat._stt_wire import check_region, routed, speaker_metadata
 from smallest_pipecat.errors import error_frame
@@ -67,7 +68,7 @@ class SmallestSegmentedSTTSettings(STTSettings):
     redact_pci: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
 
 
-class SmallestSegmentedSTTService(SegmentedSTTService):
+class SmallestSegmentedSTTService(HttpSession, SegmentedSTTService):
     """Smallest AI Pulse / Pulse Pro transcription of each VAD segment.
 
     Example::
@@ -149,31 +150,6 @@ class SmallestSegmentedSTTService(SegmentedSTTService):
         """The Pulse code for ``language``; ``ValueError`` names the allowed codes."""
         return stt_language(language)
 
-    async def start(self, frame: Any) -> None:
-        """Open the HTTP session."""
-        await super().start(frame)
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
-
-    async def stop(self, frame: Any) -> None:
-        """Transcribe what is queued, then close the HTTP session."""
-        await super().stop(frame)
-        await self._close_session()
-
-    async def cancel(self, frame: Any) -> None:
-        """Close the HTTP session."""
-        await super().cancel(frame)
-        await self._close_session()
-
-    async def cleanup(self) -> None:
-        """Close the HTTP session."""
-        await super().cleanup()  # type: ignore[no-untyped-call]
-        await self._close_session()
-
-    async def _close_session(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
-
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         """Apply a delta to the next segment; an invalid one is refused with an error."""
         prospective = copy.deepcopy(self._settings)
@@ -201,11 +177,9 @@ class SmallestSegmentedSTTService(SegmentedSTTService):
             "Content-Type": "audio/wav",
             **request_headers(self._api_key, expire_content=self._expire_content),
         }
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
         await self.start_ttfb_metrics()
         try:
-            async with self._session.post(
+            async with self.http().post(
                 url, data=audio, headers=headers, allow_redirects=False
             ) as response:
                 if not 200 <= response.status < 300:
