@@ -3,6 +3,7 @@ reads of error bodies and the text of a reported error."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -10,10 +11,12 @@ import aiohttp
 
 from smallest_core import (
     MAX_ERROR_BODY_BYTES,
+    MAX_FRAME_BYTES,
     ApiKey,
     Endpoints,
     SmallestError,
     auth_headers,
+    connection_error,
     error_from_http,
     resolve_api_key,
 )
@@ -100,3 +103,28 @@ def describe(error: SmallestError) -> str:
     if status is not None and str(status) not in error.message:
         return f"{error.message} (HTTP {status})"
     return error.message
+
+
+async def connect_ws(
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    connect_timeout: float,
+    service: str,
+    label: str,
+) -> aiohttp.ClientWebSocketResponse:
+    """Open a WebSocket to ``service`` (``"TTS"``, ``"STT"``, ``"Lightning v4"``); a refused
+    upgrade raises :class:`SmallestError` with the server's own message, a timeout or a
+    network failure a connection error naming ``label`` (e.g. ``"the TTS WebSocket"``)."""
+    try:
+        return await asyncio.wait_for(
+            session.ws_connect(url, headers=headers, heartbeat=30.0, max_msg_size=MAX_FRAME_BYTES),
+            connect_timeout,
+        )
+    except aiohttp.WSServerHandshakeError as exc:
+        raise await refused_upgrade(session, url, headers, exc, service) from None
+    except TimeoutError:
+        message = f"connecting to {label} timed out after {connect_timeout:g}s"
+        raise connection_error(message) from None
+    except aiohttp.ClientError as exc:
+        raise connection_error(f"cannot connect to {label}: {exc}") from None

@@ -1,19 +1,18 @@
-"""Opening a Lightning TTS WebSocket; the socket itself is the core's I/O loop."""
+"""Opening the TTS sockets (Lightning v3.1 and v4); their loops are the core's."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import aiohttp
 
-from smallest_core import MAX_FRAME_BYTES, TTSConnection, TTSOptions, connection_error
-from smallest_core.aio import TTSSocket
-from smallest_videosdk._common import refused_upgrade
+from smallest_core import LightningV4Options, LightningV4Session, TTSConnection, TTSOptions
+from smallest_core.aio import TTSSocket, V4Socket
+from smallest_videosdk._common import connect_ws
 
 logger = logging.getLogger("smallest_videosdk.tts")
 
-__all__ = ["TTSSocket", "open_socket"]
+__all__ = ["TTSSocket", "V4Socket", "open_socket", "open_v4"]
 
 
 async def open_socket(
@@ -23,17 +22,18 @@ async def open_socket(
     options: TTSOptions,
     connect_timeout: float,
 ) -> TTSSocket:
-    """Connect; a refused upgrade raises :class:`SmallestError` with the server's message."""
-    try:
-        ws = await asyncio.wait_for(
-            session.ws_connect(url, headers=headers, heartbeat=30.0, max_msg_size=MAX_FRAME_BYTES),
-            connect_timeout,
-        )
-    except aiohttp.WSServerHandshakeError as exc:
-        raise await refused_upgrade(session, url, headers, exc, "TTS") from None
-    except TimeoutError:
-        message = f"connecting to the TTS WebSocket timed out after {connect_timeout:g}s"
-        raise connection_error(message) from None
-    except aiohttp.ClientError as exc:
-        raise connection_error(f"cannot connect to the TTS WebSocket: {exc}") from None
+    """A Lightning v3.1 socket; a refused upgrade raises with the server's message."""
+    ws = await connect_ws(session, url, headers, connect_timeout, "TTS", "the TTS WebSocket")
     return TTSSocket(ws, TTSConnection(options), logger)
+
+
+async def open_v4(
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    options: LightningV4Options,
+    connect_timeout: float,
+) -> V4Socket:
+    """A Lightning v4 session; a refused upgrade raises with the server's message."""
+    ws = await connect_ws(session, url, headers, connect_timeout, "Lightning v4", "Lightning v4")
+    return V4Socket(ws, LightningV4Session(options), logger)

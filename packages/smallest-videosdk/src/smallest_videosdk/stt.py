@@ -17,7 +17,6 @@ from videosdk.agents.audio_input import AudioCapability, ProviderAudioInput
 
 from smallest_core import (
     MAX_BACKOFF_S,
-    MAX_FRAME_BYTES,
     MAX_RECONNECT_ATTEMPTS,
     AudioChunker,
     Pong,
@@ -36,7 +35,7 @@ from smallest_core import (
     redact,
 )
 from smallest_core.aio import keep_alive
-from smallest_videosdk._common import Account, describe, refused_upgrade
+from smallest_videosdk._common import Account, connect_ws, describe
 from smallest_videosdk._pulse2 import PULSE_2, turn_metadata
 from smallest_videosdk._user_turn import UserTurnListener, UserTurns
 
@@ -346,24 +345,8 @@ class SmallestAISTT(STT):  # type: ignore[misc]
             self._owns_session = True
         query = self._options.query()
         url = self._account.endpoints.stt_ws(query)
-        try:
-            return await asyncio.wait_for(
-                self._session.ws_connect(
-                    url,
-                    headers=self._account.headers(),
-                    heartbeat=30.0,
-                    max_msg_size=MAX_FRAME_BYTES,
-                ),
-                self.timeout,
-            )
-        except aiohttp.WSServerHandshakeError as exc:
-            headers = self._account.headers()
-            raise await refused_upgrade(self._session, url, headers, exc, "STT") from None
-        except TimeoutError:
-            message = f"connecting to Pulse timed out after {self.timeout:g}s"
-            raise connection_error(message) from None
-        except aiohttp.ClientError as exc:
-            raise connection_error(f"cannot connect to Pulse: {exc}") from None
+        headers = self._account.headers()
+        return await connect_ws(self._session, url, headers, self.timeout, "STT", "Pulse")
 
     async def _disconnect(self) -> None:
         for task in (self._keepalive, self._reader):

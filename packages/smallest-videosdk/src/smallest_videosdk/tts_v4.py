@@ -29,7 +29,7 @@ from smallest_core import (
 )
 from smallest_videosdk._common import Account, describe
 from smallest_videosdk._playback import TRACK_SAMPLE_RATE, TrackAudio
-from smallest_videosdk._v4_socket import V4Socket, open_v4
+from smallest_videosdk._tts_socket import V4Socket, open_v4
 
 logger = logging.getLogger("smallest_videosdk.tts")
 
