@@ -148,5 +148,5 @@ async def test_pulse_finals_carry_no_turn_outputs(default_emulator: Emulator) ->
 
 
 def test_pulse_2_is_english_only() -> None:
-    with pytest.raises(ValueError, match="language 'hi'; allowed: en"):
+    with pytest.raises(ValueError, match="language for pulse-2 'hi'; allowed: en"):
         stt(settings=Settings(model="pulse-2", language="hi"))

@@ -70,6 +70,7 @@ from smallest_core.retry import (
 from smallest_core.segmenter import SentenceSegmenter
 from smallest_core.stt import (
     CLOSE_STREAM_MESSAGE,
+    DEFAULT_CLOSE_TIMEOUT_S,
     AudioChunker,
     BatchTranscript,
     Pong,
@@ -105,6 +106,7 @@ __all__ = [
     "CLOSE_STREAM_MESSAGE",
     "DEFAULT_BASE_URL",
     "DEFAULT_BUFFER_DELAY_S",
+    "DEFAULT_CLOSE_TIMEOUT_S",
     "DEFAULT_PRO_VOICE",
     "DEFAULT_VOICE",
     "MAX_BACKOFF_S",

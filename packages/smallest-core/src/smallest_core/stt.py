@@ -261,6 +261,10 @@ class AudioChunker:
 # ---------------------------------------------------------------------------- stream
 
 
+DEFAULT_CLOSE_TIMEOUT_S = 5.0
+"""How long a stream waits for the server's last transcript after ``close_stream``."""
+
+
 class STTStreamState:
     """State of one logical transcription stream, across connections.
 

@@ -20,6 +20,7 @@ from livekit.agents.types import NOT_GIVEN, TimedString
 
 from smallest_core import (
     CLOSE_STREAM_MESSAGE,
+    DEFAULT_CLOSE_TIMEOUT_S,
     MAX_FRAME_BYTES,
     MAX_RECONNECT_ATTEMPTS,
     AudioChunker,
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
 
 FRAME_MS = 50
 USAGE_REPORT_S = 5.0
-LAST_TRANSCRIPT_TIMEOUT_S = 5.0
-"""How long to wait for the server's last transcript after ``close_stream``."""
 
 
 def speaker_id(value: int | str | None) -> str | None:
@@ -184,11 +183,11 @@ class SpeechStream(stt.RecognizeStream):
                 return False  # the server sent its last transcript
             reconnect = sender.result()
             try:
-                async with asyncio.timeout(LAST_TRANSCRIPT_TIMEOUT_S):
+                async with asyncio.timeout(DEFAULT_CLOSE_TIMEOUT_S):
                     await receiver
             except TimeoutError:
                 logger.warning(
-                    "no last transcript within %.1f s of close_stream", LAST_TRANSCRIPT_TIMEOUT_S
+                    "no last transcript within %.1f s of close_stream", DEFAULT_CLOSE_TIMEOUT_S
                 )
             except APIError as exc:  # all audio was sent: closing, not failing
                 logger.warning("Smallest STT ended before its last transcript: %s", exc)

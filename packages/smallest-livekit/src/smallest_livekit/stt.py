@@ -48,7 +48,6 @@ from ._keyterms import merge_keyterms
 from ._pulse2 import PULSE_2, speech_metadata
 from ._stt_stream import (
     FRAME_MS,
-    LAST_TRANSCRIPT_TIMEOUT_S,
     USAGE_REPORT_S,
     SpeechStream,
     speaker_id,
@@ -357,7 +356,6 @@ def _mean(values: list[float | None]) -> float:
 
 __all__ = [
     "FRAME_MS",
-    "LAST_TRANSCRIPT_TIMEOUT_S",
     "STT",
     "USAGE_REPORT_S",
     "SpeechStream",

@@ -31,6 +31,7 @@ from websockets.exceptions import WebSocketException
 from websockets.protocol import State
 
 from smallest_core import (
+    DEFAULT_CLOSE_TIMEOUT_S,
     MAX_RECONNECT_ATTEMPTS,
     AudioChunker,
     Endpoints,
@@ -55,8 +56,6 @@ from smallest_pipecat.errors import error_frame
 from smallest_pipecat.languages import stt_language
 from smallest_pipecat.settings import SmallestSTTSettings, stt_options
 
-DEFAULT_CLOSE_TIMEOUT_S = 5.0
-"""How long the end of the pipeline waits for the last transcript (``is_last``)."""
 DEFAULT_RESPONSE_TIMEOUT_S = 5.0
 """How long a ``finalize`` may go without its final transcript before an error is reported."""
 DEFAULT_TTFS_P99_S = 0.5

@@ -16,6 +16,7 @@ from videosdk.agents import STT, SpeechData, SpeechEventType, STTResponse
 from videosdk.agents.audio_input import AudioCapability, ProviderAudioInput
 
 from smallest_core import (
+    DEFAULT_CLOSE_TIMEOUT_S,
     MAX_BACKOFF_S,
     MAX_RECONNECT_ATTEMPTS,
     AudioChunker,
@@ -93,7 +94,7 @@ class SmallestAISTT(STT):  # type: ignore[misc]
         redact_pii: bool = False,
         redact_pci: bool = False,
         keepalive_interval_s: float = 5.0,
-        close_timeout_s: float = 5.0,
+        close_timeout_s: float = DEFAULT_CLOSE_TIMEOUT_S,
         timeout: float = 10.0,
         http_session: aiohttp.ClientSession | None = None,
         session_id: str | None = None,
