@@ -22,6 +22,7 @@ async def test_unreachable_server_is_a_named_failure(
     for key, value in UNREACHABLE.items():
         monkeypatch.setenv(key, value)
     (tmp_path / f"{name}.wav").write_bytes(b"from an earlier run")
+    (tmp_path / f"{name}-v4.wav").write_bytes(b"from an earlier run")
 
     code = await run.main(["--frameworks", name, "--out", str(tmp_path)])
 
