@@ -86,7 +86,8 @@ async def test_fallback_stt_switches_and_comes_back(pair: tuple[Emulator, Emulat
         await feed(stt, utterance, 16000)
         await got.until_finals(2)
         assert stt.active_provider is stt.providers[0]
-        await asyncio.sleep(0.3)  # anything stale would be transcribed by now
+        # closing waits for each stream's last transcript: anything stale is in by then
+        await bounded(stt.aclose())
         assert [f.data.text for f in got.finals()] == ["on the second", "on the first"]
         assert got.kinds().count(SpeechEventType.START) == 2
         assert any("Service temporarily unavailable" in e for e in got.errors)
