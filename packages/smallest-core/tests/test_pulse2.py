@@ -106,3 +106,32 @@ def test_a_pre_recorded_result_carries_emotion_and_gender() -> None:
     ).encode()
     result = parse_batch_response(200, body)
     assert (result.emotion, result.gender) == ("sad", "male")
+
+
+def test_metadata_is_one_vocabulary_for_streaming_and_batch() -> None:
+    event = parse_stt_frame(_final(emotions={"sad": 0.1, "happy": 0.8}, gender="male"))
+    assert isinstance(event, Transcript)
+    expected = {"emotion": "happy", "emotions": {"sad": 0.1, "happy": 0.8}, "gender": "male"}
+    assert event.metadata() == expected
+    body = json.dumps({"transcription": "hi", "emotions": {"sad": 0.1, "happy": 0.8}})
+    assert parse_batch_response(200, body.encode()).metadata() == {
+        "emotion": "happy",
+        "emotions": {"sad": 0.1, "happy": 0.8},
+    }
+
+
+def test_metadata_is_empty_without_the_outputs() -> None:
+    event = parse_stt_frame(_final(speech_final=True))
+    assert isinstance(event, Transcript) and event.metadata() == {}
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=5), st.floats(0, 1), max_size=6))
+def test_the_metadata_emotion_is_the_top_score(scores: dict[str, float]) -> None:
+    event = parse_stt_frame(_final(emotions=scores))
+    assert isinstance(event, Transcript)
+    meta = event.metadata()
+    if not scores:
+        assert "emotion" not in meta
+    else:
+        assert meta["emotions"] == scores
+        assert scores[meta["emotion"]] == max(scores.values())

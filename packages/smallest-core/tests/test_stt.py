@@ -106,11 +106,11 @@ def test_times_stay_continuous_across_reconnects():
 def test_finalize_and_close_stream_bookkeeping():
     state = STTStreamState(STTOptions())
     state.connection_started()
-    assert state.finalize() == '{"type":"finalize"}'
+    assert state.finalize(0.0) == '{"type":"finalize"}'
     assert state.finalize_pending == 1
     state.receive(_final([], from_finalize=True))
     assert state.finalize_pending == 0
-    assert state.close_stream() == '{"type":"close_stream"}'
+    assert state.close_stream(0.0) == '{"type":"close_stream"}'
     assert not state.finished
     state.receive(_final([], is_last=True))
     assert state.finished
@@ -142,10 +142,8 @@ def test_batch_response_and_errors():
 
 
 def test_the_keepalive_is_due_an_interval_after_the_last_send() -> None:
-    from smallest_core import STTOptions, STTStreamState
-
-    state = STTStreamState(STTOptions())
+    state = STTStreamState(STTOptions(), keepalive_interval_s=5.0)
     state.sent(10.0)
-    assert state.keepalive_due(5.0) == 15.0
+    assert state.keepalive_at() == 15.0
     state.sent(12.5)  # any send (audio or control) postpones it
-    assert state.keepalive_due(5.0) == 17.5
+    assert state.keepalive_at() == 17.5

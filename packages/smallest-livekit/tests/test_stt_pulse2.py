@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, web
@@ -53,8 +54,11 @@ async def test_pulse_finals_have_no_metadata(emu: Emulator) -> None:
     assert finals and all(f.metadata is None for f in finals)
 
 
-async def test_its_end_of_turn_is_end_of_speech() -> None:
-    """A final with ``speech_final`` ends the turn even when no VAD event follows it."""
+async def _scripted(
+    answer: list[dict[str, Any]], last: dict[str, Any], **options: Any
+) -> tuple[list[stt.SpeechEvent], list[dict[str, str]]]:
+    """Stream to a scripted Pulse 2 server: ``answer`` after the first audio, ``last`` at
+    ``close_stream``; the events and the query strings it saw."""
     queries: list[dict[str, str]] = []
 
     async def pulse2(request: web.Request) -> web.StreamResponse:
@@ -65,31 +69,33 @@ async def test_its_end_of_turn_is_end_of_speech() -> None:
         async for msg in ws:
             if msg.type is WSMsgType.BINARY and not answered:
                 answered = True
-                await ws.send_json(
-                    {
-                        "type": "transcription",
-                        "transcript": "hello there",
-                        "is_final": True,
-                        "speech_final": True,
-                        "emotions": {"happy": 0.7, "neutral": 0.3},
-                        "gender": "female",
-                    }
-                )
-                await ws.send_json(
-                    {"type": "transcription", "transcript": "and", "is_final": False}
-                )
+                for frame in answer:
+                    await ws.send_json({"type": "transcription", **frame})
             elif msg.type is WSMsgType.TEXT and json.loads(msg.data).get("type") == "close_stream":
-                final = {"transcript": "and then", "is_final": True, "is_last": True}
-                await ws.send_json({"type": "transcription", **final})
+                await ws.send_json({"type": "transcription", **last, "is_last": True})
                 break
         await ws.close()
         return ws
 
     async with serve({("GET", STT_WS): pulse2}) as url, utils.http_context.open():
-        engine = STT(base_url=url, model="pulse-2", vad_events=True)
+        engine = STT(base_url=url, model="pulse-2", **options)
         events = await _run(engine.stream(), frames(b"\x10\x00" * 4800))
-    kinds = [ev.type for ev in events if ev.type is not EV.RECOGNITION_USAGE]
-    assert kinds == [
+    return [ev for ev in events if ev.type is not EV.RECOGNITION_USAGE], queries
+
+
+async def test_its_end_of_turn_is_end_of_speech() -> None:
+    """A final with ``speech_final`` ends the turn even when no VAD event follows it."""
+    first = {
+        "transcript": "hello there",
+        "is_final": True,
+        "speech_final": True,
+        "emotions": {"happy": 0.7, "neutral": 0.3},
+        "gender": "female",
+    }
+    answer = [first, {"transcript": "and", "is_final": False}]
+    last = {"transcript": "and then", "is_final": True}
+    events, queries = await _scripted(answer, last, vad_events=True)
+    assert [ev.type for ev in events] == [
         EV.START_OF_SPEECH,
         EV.FINAL_TRANSCRIPT,
         EV.END_OF_SPEECH,  # Pulse 2's end of turn, not the end of input
@@ -99,12 +105,27 @@ async def test_its_end_of_turn_is_end_of_speech() -> None:
         EV.END_OF_SPEECH,
     ]
     assert queries[0]["model"] == "pulse-2"
-    first = next(ev for ev in events if ev.type is EV.FINAL_TRANSCRIPT).alternatives[0]
-    assert first.metadata == {
+    final = next(ev for ev in events if ev.type is EV.FINAL_TRANSCRIPT).alternatives[0]
+    assert final.metadata == {
         "emotion": "happy",
         "emotions": {"happy": 0.7, "neutral": 0.3},
         "gender": "female",
     }
+
+
+async def test_a_final_inside_the_turn_does_not_end_speech() -> None:
+    """Pulse 2 without VAD events: only its end of turn (or the last final) ends speech."""
+    answer = [
+        {"transcript": "I would like", "is_final": True, "speech_final": False},
+        {"transcript": "a refund please", "is_final": True, "speech_final": True},
+    ]
+    events, _ = await _scripted(answer, {"transcript": "", "is_final": True}, vad_events=False)
+    assert [ev.type for ev in events] == [
+        EV.START_OF_SPEECH,
+        EV.FINAL_TRANSCRIPT,
+        EV.FINAL_TRANSCRIPT,
+        EV.END_OF_SPEECH,
+    ]
 
 
 async def test_recognize_with_pulse2_carries_the_same_extras(emu: Emulator) -> None:

@@ -94,7 +94,7 @@ async def test_update_options_reconnects_without_losing_audio(emu: Emulator) -> 
 
 
 async def test_keepalive_during_silence(emu: Emulator) -> None:
-    engine = STT(api_key=key(), base_url=emu.base_url, keepalive_interval=0.05)
+    engine = STT(api_key=key(), base_url=emu.base_url, keepalive_interval_s=0.05)
     stream = engine.stream()
     stream.push_frame(frames(b"\0\0" * 1600)[0])
     for _ in range(100):  # bounded wait for the keepalive to reach the server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from urllib.parse import quote
 
@@ -20,12 +21,12 @@ from smallest_pipecat import SmallestSTTService
 
 
 def make_stt(
-    emu: Emulator, key: str, *, response_timeout_s: float = 5.0, close_timeout_s: float = 5.0
+    emu: Emulator, key: str, *, finalize_timeout_s: float = 5.0, close_timeout_s: float = 5.0
 ) -> SmallestSTTService:
     return SmallestSTTService(
         api_key=key,
         base_url=emu.base_url,
-        response_timeout_s=response_timeout_s,
+        finalize_timeout_s=finalize_timeout_s,
         close_timeout_s=close_timeout_s,
     )
 
@@ -48,7 +49,7 @@ async def test_silent_server_finalize_and_close(emulator: Emulator, profile: str
     stt = make_stt(
         emulator,
         f"sk_test;never_answer=true;transcript={quote(FIRST)}",
-        response_timeout_s=0.4,
+        finalize_timeout_s=0.4,
         close_timeout_s=0.4,
     )
     async with Harness(stt, in_rate=RATE) as h:
@@ -71,7 +72,7 @@ async def test_silent_server_finalize_and_close(emulator: Emulator, profile: str
 
 
 async def test_answered_finalize_reports_nothing(default_emulator: Emulator) -> None:
-    stt = make_stt(default_emulator, f"sk_test;transcript={quote(FIRST)}", response_timeout_s=0.3)
+    stt = make_stt(default_emulator, f"sk_test;transcript={quote(FIRST)}", finalize_timeout_s=0.3)
     async with Harness(stt, in_rate=RATE) as h:
         await h.send(VADUserStartedSpeakingFrame(), *audio_frames(speech(FIRST)))
         await h.send(VADUserStoppedSpeakingFrame())
@@ -81,7 +82,21 @@ async def test_answered_finalize_reports_nothing(default_emulator: Emulator) -> 
     assert [f.text for f in h.down.of(TranscriptionFrame)] == [FIRST]
 
 
-@pytest.mark.parametrize("name", ["close_timeout_s", "response_timeout_s"])
+@pytest.mark.parametrize("name", ["close_timeout_s", "finalize_timeout_s"])
 def test_timeouts_must_be_positive(default_emulator: Emulator, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         make_stt(default_emulator, "sk_test", **{name: 0.0})
+
+
+async def test_a_quiet_socket_gets_the_protocols_keepalive(default_emulator: Emulator) -> None:
+    """The core's keepalive message (never fake audio) once nothing went out for a while."""
+    stt = SmallestSTTService(
+        api_key="sk_test", base_url=default_emulator.base_url, keepalive_interval_s=0.1
+    )
+    async with Harness(stt, in_rate=RATE) as h:
+        await asyncio.sleep(1.0)  # ten keepalive intervals without any audio
+        await h.end()
+    (record,) = default_emulator.stt_log
+    assert record.audio_bytes == 0
+    assert {"type": "keepalive"} in record.control_messages
+    assert h.errors() == []

@@ -69,8 +69,6 @@ from smallest_core.retry import (
 )
 from smallest_core.segmenter import SentenceSegmenter
 from smallest_core.stt import (
-    CLOSE_STREAM_MESSAGE,
-    DEFAULT_CLOSE_TIMEOUT_S,
     AudioChunker,
     BatchTranscript,
     Pong,
@@ -79,11 +77,20 @@ from smallest_core.stt import (
     STTError,
     STTEvent,
     STTIgnored,
-    STTStreamState,
     STTWord,
     Transcript,
     parse_batch_response,
 )
+from smallest_core.stt_stream import (
+    CLOSE_STREAM_MESSAGE,
+    DEFAULT_CLOSE_TIMEOUT_S,
+    DEFAULT_FINALIZE_TIMEOUT_S,
+    DEFAULT_KEEPALIVE_INTERVAL_S,
+    STT_STREAM_OPTION_NAMES,
+    DeadlineMissed,
+    STTStreamState,
+)
+from smallest_core.stt_turns import SpeechActivity, ends_speech, ends_turn
 from smallest_core.timeline import TimedWord, WordTimeline
 from smallest_core.tts_connection import (
     AudioReceived,
@@ -107,6 +114,8 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_BUFFER_DELAY_S",
     "DEFAULT_CLOSE_TIMEOUT_S",
+    "DEFAULT_FINALIZE_TIMEOUT_S",
+    "DEFAULT_KEEPALIVE_INTERVAL_S",
     "DEFAULT_PRO_VOICE",
     "DEFAULT_VOICE",
     "MAX_BACKOFF_S",
@@ -115,6 +124,7 @@ __all__ = [
     "MAX_RECONNECT_ATTEMPTS",
     "MAX_REPLAYS",
     "REGIONS",
+    "STT_STREAM_OPTION_NAMES",
     "US_BASE_URL",
     "Affect",
     "ApiKey",
@@ -125,6 +135,7 @@ __all__ = [
     "ContextEnded",
     "ContextFailed",
     "ContextState",
+    "DeadlineMissed",
     "Endpoints",
     "ErrorKind",
     "FrameIgnored",
@@ -147,6 +158,7 @@ __all__ = [
     "SessionNotice",
     "SessionReady",
     "SmallestError",
+    "SpeechActivity",
     "SpeechEnded",
     "SpeechStarted",
     "TTSConnection",
@@ -173,6 +185,8 @@ __all__ = [
     "connection_error",
     "decode_json",
     "downmix_to_mono",
+    "ends_speech",
+    "ends_turn",
     "error_from_audio_response",
     "error_from_http",
     "http_request_body",

@@ -1,8 +1,8 @@
-"""Pulse speech-to-text, sans-I/O: control messages, audio framing, transcript parsing.
+"""Pulse speech-to-text, sans-I/O: server frames as typed events, audio framing, batch
+results.
 
-:class:`STTStreamState` spans the whole logical stream, across reconnects: word and VAD
-times are shifted by the audio sent on earlier connections, so the timeline stays
-continuous when a settings change or a dropped socket forces a new connection.
+The stream's state and deadlines are :mod:`smallest_core.stt_stream`'s; when speech and
+turns end, :mod:`smallest_core.stt_turns`'.
 """
 
 from __future__ import annotations
@@ -18,17 +18,10 @@ from smallest_core.errors import (
     error_from_frame,
     error_from_http,
 )
-from smallest_core.options import STTOptions
 from smallest_core.tts_frames import decode_json_frame
 
 _MAX_BATCH_RESPONSE_BYTES = 64 * 1024 * 1024
 """A transcript of hours of audio with word timings stays far below this."""
-
-FINALIZE_MESSAGE = '{"type":"finalize"}'
-CLOSE_STREAM_MESSAGE = '{"type":"close_stream"}'
-KEEPALIVE_MESSAGE = '{"type":"keepalive"}'
-
-_BYTES_PER_SAMPLE = {"linear16": 2, "linear32": 4, "alaw": 1, "mulaw": 1}
 
 
 # ---------------------------------------------------------------------------- events
@@ -46,8 +39,33 @@ class STTWord:
     speaker_confidence: float | None = None
 
 
+class SpeakerOutputs:
+    """Emotion and gender of a result, in one vocabulary for every adapter."""
+
+    __slots__ = ()
+    emotions: Mapping[str, float] | None
+    gender: str | None
+
+    @property
+    def emotion(self) -> str | None:
+        """The highest-scoring emotion label, if the server scored any."""
+        return _top(self.emotions)
+
+    def metadata(self) -> dict[str, Any]:
+        """``emotion`` (the top label), ``emotions`` (every label's score) and ``gender``,
+        each only when the server sent it; empty when it sent none. Adapters put this in
+        their transcript's metadata as is."""
+        out: dict[str, Any] = {}
+        if self.emotions:
+            out["emotion"] = _top(self.emotions)
+            out["emotions"] = dict(self.emotions)
+        if self.gender is not None:
+            out["gender"] = self.gender
+        return out
+
+
 @dataclass(frozen=True, slots=True)
-class Transcript:
+class Transcript(SpeakerOutputs):
     """An interim (``is_final=False``) or final transcript of the current segment."""
 
     text: str
@@ -67,11 +85,6 @@ class Transcript:
     """Pulse 2 finals: a score per emotion label."""
     gender: str | None = None
     """Pulse 2 finals: the speaker's gender as the server labels it."""
-
-    @property
-    def emotion(self) -> str | None:
-        """The highest-scoring emotion label, if the server scored any."""
-        return _top(self.emotions)
 
 
 def _top(scores: Mapping[str, float] | None) -> str | None:
@@ -258,105 +271,11 @@ class AudioChunker:
         return rest
 
 
-# ---------------------------------------------------------------------------- stream
-
-
-DEFAULT_CLOSE_TIMEOUT_S = 5.0
-"""How long a stream waits for the server's last transcript after ``close_stream``."""
-
-
-class STTStreamState:
-    """State of one logical transcription stream, across connections.
-
-    Call :meth:`connection_started` for every (re)connection, :meth:`audio_sent` for
-    each frame sent, and :meth:`receive` for each frame received. ``finalize`` and
-    ``close_stream`` return the message to send and track what the server owes us.
-    """
-
-    def __init__(self, options: STTOptions) -> None:
-        self.options = options
-        self._bytes_per_second = options.sample_rate * _BYTES_PER_SAMPLE.get(options.encoding, 2)
-        self._sent_total = 0
-        self._offset_bytes = 0
-        self.connections = 0
-        self.finalize_pending = 0
-        self.close_requested = False
-        self.finished = False
-        """True once the server delivered the last transcript (``is_last``)."""
-        self.last_sent_at = 0.0
-        """When anything last went out on the current connection (the caller's clock)."""
-
-    @property
-    def audio_seconds_sent(self) -> float:
-        """Seconds of audio sent over every connection so far."""
-        return self._sent_total / self._bytes_per_second
-
-    @property
-    def time_offset(self) -> float:
-        """Seconds added to this connection's times to put them on the stream timeline."""
-        return self._offset_bytes / self._bytes_per_second
-
-    def connection_started(self, options: STTOptions | None = None) -> None:
-        """A new connection starts; its clock starts at the audio sent before it."""
-        if options is not None:
-            self.options = options
-            self._bytes_per_second = options.sample_rate * _BYTES_PER_SAMPLE.get(
-                options.encoding, 2
-            )
-        self.connections += 1
-        self._offset_bytes = self._sent_total
-        self.finalize_pending = 0
-        # A reconnect (option change) ends the old connection with close_stream; the
-        # logical stream goes on.
-        self.close_requested = False
-        self.finished = False
-
-    def audio_sent(self, nbytes: int) -> None:
-        """Record ``nbytes`` of audio sent on the current connection."""
-        self._sent_total += nbytes
-
-    def sent(self, now: float) -> None:
-        """Something (audio or a control message) went out at ``now``."""
-        self.last_sent_at = now
-
-    def keepalive_due(self, interval: float) -> float:
-        """When the connection needs a keepalive: ``interval`` after the last send."""
-        return self.last_sent_at + interval
-
-    def finalize(self) -> str:
-        """Ask for a final transcript now (the socket stays open)."""
-        self.finalize_pending += 1
-        return FINALIZE_MESSAGE
-
-    def close_stream(self) -> str:
-        """No more audio: ask for the last transcript; the server then closes."""
-        self.close_requested = True
-        return CLOSE_STREAM_MESSAGE
-
-    @staticmethod
-    def keepalive() -> str:
-        """Keep an idle connection open (answered with a pong)."""
-        return KEEPALIVE_MESSAGE
-
-    def receive(self, data: str | bytes) -> STTEvent:
-        """Parse a frame, placing its times on the stream timeline."""
-        try:
-            event = parse_stt_frame(data, self.time_offset)
-        except ProtocolError as exc:
-            return STTError(exc)
-        if isinstance(event, Transcript) and event.is_final:
-            if event.from_finalize and self.finalize_pending:
-                self.finalize_pending -= 1
-            if event.is_last:
-                self.finished = True
-        return event
-
-
 # ---------------------------------------------------------------------------- batch
 
 
 @dataclass(frozen=True, slots=True)
-class BatchTranscript:
+class BatchTranscript(SpeakerOutputs):
     """Result of ``POST /waves/v1/stt/``."""
 
     text: str
@@ -368,11 +287,6 @@ class BatchTranscript:
     """With ``emotion_detection``: a score per emotion label."""
     gender: str | None = None
     """With ``gender_detection``: the speaker's gender as the server labels it."""
-
-    @property
-    def emotion(self) -> str | None:
-        """The highest-scoring emotion label, if the server scored any."""
-        return _top(self.emotions)
 
 
 def parse_batch_response(

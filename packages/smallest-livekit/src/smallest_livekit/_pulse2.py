@@ -1,26 +1,13 @@
-"""Pulse 2's extras as LiveKit carries them: emotion and gender of a final in
-``SpeechData.metadata``, and the latest of them as the stream's speaker ``context``."""
+"""Pulse 2's speaker outputs as LiveKit carries them: a final's ``Transcript.metadata()``
+goes in ``SpeechData.metadata``, and the latest as the stream's speaker ``context``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 
-from smallest_core import BatchTranscript, Transcript, catalog
+from smallest_core import catalog
 
 PULSE_2 = catalog.PULSE_2
-
-
-def speech_metadata(result: Transcript | BatchTranscript) -> dict[str, Any] | None:
-    """``{"emotion", "emotions", "gender"}`` of a result that carries them, else None."""
-    out: dict[str, Any] = {}
-    if result.emotions:
-        out["emotion"] = result.emotion
-        out["emotions"] = dict(result.emotions)
-    if result.gender is not None:
-        out["gender"] = result.gender
-    return out or None
 
 
 class SpeakerProfile(BaseModel):

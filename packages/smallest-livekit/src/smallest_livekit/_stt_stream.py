@@ -15,23 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from livekit import rtc
-from livekit.agents import APIConnectOptions, APIError, LanguageCode, stt, utils
-from livekit.agents.types import NOT_GIVEN, TimedString
+from livekit.agents import APIConnectOptions, APIError, stt, utils
 
 from smallest_core import (
-    CLOSE_STREAM_MESSAGE,
-    DEFAULT_CLOSE_TIMEOUT_S,
     MAX_FRAME_BYTES,
     MAX_RECONNECT_ATTEMPTS,
     AudioChunker,
-    Pong,
-    SpeechEnded,
-    SpeechStarted,
-    STTError,
-    STTIgnored,
+    SpeechActivity,
     STTOptions,
     STTStreamState,
-    Transcript,
     backoff,
     connection_error,
     downmix_to_mono,
@@ -40,7 +32,7 @@ from smallest_core import (
 from smallest_core.aio import keep_alive
 
 from ._errors import core_error, refused_upgrade, to_api_error, transport_error
-from ._pulse2 import SpeakerProfile, speech_metadata
+from ._stt_events import TranscriptEvents
 from .log import logger
 
 if TYPE_CHECKING:
@@ -50,25 +42,24 @@ FRAME_MS = 50
 USAGE_REPORT_S = 5.0
 
 
-def speaker_id(value: int | str | None) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else f"S{value}"
-
-
-class SpeechStream(stt.RecognizeStream):
+class SpeechStream(TranscriptEvents, stt.RecognizeStream):
     """A streaming session; reconnects keep one continuous timeline."""
 
     def __init__(self, *, stt: STT, opts: STTOptions, conn_options: APIConnectOptions) -> None:
         super().__init__(stt=stt, conn_options=conn_options, sample_rate=opts.sample_rate)
         self._stt: STT = stt
         self._opts = opts
-        self._state = STTStreamState(opts)
+        self._state = STTStreamState(
+            opts,
+            keepalive_interval_s=stt._keepalive_interval_s,
+            finalize_timeout_s=stt._finalize_timeout_s,
+            close_timeout_s=stt._close_timeout_s,
+        )
+        self._activity = SpeechActivity(model=opts.model, vad_events=opts.vad_events)
         self._chunker = AudioChunker(opts.sample_rate, frame_ms=FRAME_MS)
         self._reconnect = asyncio.Event()
         self._wake = self._FlushSentinel()
         """Put on the input channel to wake a sender blocked on it (not a flush)."""
-        self._speaking = False
         self._request_id = ""
         self._usage_s = 0.0
         self._state.sent(time.monotonic())  # the keepalive counts from here
@@ -167,6 +158,7 @@ class SpeechStream(stt.RecognizeStream):
             raise transport_error(exc, "could not connect to Smallest STT", url=url) from None
         self.connections += 1
         self._state.connection_started(self._opts)
+        self._activity = SpeechActivity(model=self._opts.model, vad_events=self._opts.vad_events)
         self._report_connection_acquired(time.perf_counter() - started, False)
         return ws
 
@@ -175,7 +167,7 @@ class SpeechStream(stt.RecognizeStream):
         self._reconnect.clear()
         sender = asyncio.create_task(self._send_loop(ws), name="smallest.stt.send")
         receiver = asyncio.create_task(self._recv_loop(ws), name="smallest.stt.recv")
-        keepalive = asyncio.create_task(self._keepalive_loop(ws), name="smallest.stt.keepalive")
+        timers = asyncio.create_task(self._timers(ws), name="smallest.stt.timers")
         try:
             done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
             if receiver in done:
@@ -183,17 +175,20 @@ class SpeechStream(stt.RecognizeStream):
                 return False  # the server sent its last transcript
             reconnect = sender.result()
             try:
-                async with asyncio.timeout(DEFAULT_CLOSE_TIMEOUT_S):
+                async with asyncio.timeout(self._until(self._state.close_deadline())):
                     await receiver
             except TimeoutError:
-                logger.warning(
-                    "no last transcript within %.1f s of close_stream", DEFAULT_CLOSE_TIMEOUT_S
-                )
+                for missed in self._state.missed(time.monotonic()):
+                    self._on_missed(missed)
             except APIError as exc:  # all audio was sent: closing, not failing
                 logger.warning("Smallest STT ended before its last transcript: %s", exc)
             return reconnect
         finally:
-            await utils.aio.cancel_and_wait(sender, receiver, keepalive)
+            await utils.aio.cancel_and_wait(sender, receiver, timers)
+
+    @staticmethod
+    def _until(deadline: float | None) -> float | None:
+        return None if deadline is None else max(0.0, deadline - time.monotonic())
 
     async def _send(self, ws: aiohttp.ClientWebSocketResponse, data: bytes | str) -> None:
         try:
@@ -245,13 +240,13 @@ class SpeechStream(stt.RecognizeStream):
         while True:
             if self._reconnect.is_set():
                 await self._send_rest(ws)
-                await self._send(ws, CLOSE_STREAM_MESSAGE)
+                await self._send(ws, self._state.close_stream(time.monotonic()))
                 return True
             try:
                 item = await self._input_ch.recv()
             except utils.aio.ChanClosed:
                 await self._send_rest(ws)
-                await self._send(ws, self._state.close_stream())
+                await self._send(ws, self._state.close_stream(time.monotonic()))
                 return False
             if item is not self._wake:
                 await self._forward(ws, item)
@@ -263,12 +258,11 @@ class SpeechStream(stt.RecognizeStream):
         await self._send_rest(ws)  # a flush: the segment's tail goes out now
         self._report_usage()
         if self._stt._finalize_on_flush:
-            await self._send(ws, self._state.finalize())
+            await self._send(ws, self._state.finalize(time.monotonic()))
 
-    async def _keepalive_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        interval = self._stt._keepalive_interval
-        if interval is not None:
-            await keep_alive(self._state, partial(self._send, ws), interval)
+    async def _timers(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """The core's keepalive, finalize and close deadlines for this connection."""
+        await keep_alive(self._state, partial(self._send, ws), self._on_missed)
 
     async def _recv_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         while True:
@@ -287,90 +281,3 @@ class SpeechStream(stt.RecognizeStream):
             raise to_api_error(
                 connection_error("Smallest STT closed the connection", close_code=ws.close_code)
             )
-
-    # ------------------------------------------------------------------ events
-    def _on_event(self, event: Any) -> bool:
-        """Emit LiveKit events; True after the last transcript."""
-        if isinstance(event, Transcript):
-            if event.session_id:
-                self._request_id = event.session_id
-            if event.text.strip():
-                self._start_speech()
-                kind = (
-                    stt.SpeechEventType.FINAL_TRANSCRIPT
-                    if event.is_final
-                    else stt.SpeechEventType.INTERIM_TRANSCRIPT
-                )
-                self._event_ch.send_nowait(
-                    stt.SpeechEvent(
-                        type=kind,
-                        request_id=self._request_id,
-                        alternatives=[self._speech_data(event)],
-                    )
-                )
-            end_of_turn = self._stt.pulse2 and event.speech_final is True  # Pulse 2's own
-            if event.is_final and (
-                event.is_last or event.from_finalize or not self._opts.vad_events or end_of_turn
-            ):
-                self._end_speech()
-            return event.is_last
-        if isinstance(event, SpeechStarted):
-            self._start_speech()
-        elif isinstance(event, SpeechEnded):
-            self._end_speech()
-        elif isinstance(event, STTError):
-            raise to_api_error(event.error, request_id=self._request_id or None)
-        elif isinstance(event, STTIgnored):
-            logger.debug("ignored an STT frame: %s", redact(event.reason))
-        elif not isinstance(event, Pong):
-            logger.debug("unhandled STT event %r", event)
-        return False
-
-    def _speech_data(self, event: Transcript) -> stt.SpeechData:
-        metadata = speech_metadata(event)
-        if metadata:
-            self.context = SpeakerProfile(**metadata)
-        offset = self.start_time_offset
-        words = [
-            TimedString(
-                w.text,
-                start_time=w.start + offset,
-                end_time=w.end + offset,
-                confidence=w.confidence if w.confidence is not None else NOT_GIVEN,
-                start_time_offset=offset,
-                speaker_id=speaker_id(w.speaker),
-            )
-            for w in event.words
-        ]
-        return stt.SpeechData(
-            language=LanguageCode(event.language or self._opts.language),
-            text=event.text.strip(),
-            start_time=(event.start or 0.0) + offset,
-            end_time=(event.end or 0.0) + offset,
-            confidence=event.confidence or 0.0,
-            speaker_id=speaker_id(event.speaker) if self._opts.diarize else None,
-            words=words or None,
-            metadata=metadata or None,
-        )
-
-    def _start_speech(self) -> None:
-        if not self._speaking:
-            self._speaking = True
-            self._event_ch.send_nowait(stt.SpeechEvent(type=stt.SpeechEventType.START_OF_SPEECH))
-
-    def _end_speech(self) -> None:
-        if self._speaking:
-            self._speaking = False
-            self._event_ch.send_nowait(stt.SpeechEvent(type=stt.SpeechEventType.END_OF_SPEECH))
-
-    def _report_usage(self) -> None:
-        if self._usage_s <= 0:
-            return
-        usage, self._usage_s = self._usage_s, 0.0
-        self._event_ch.send_nowait(
-            stt.SpeechEvent(
-                type=stt.SpeechEventType.RECOGNITION_USAGE,
-                request_id=self._request_id,
-                recognition_usage=stt.RecognitionUsage(audio_duration=usage),
-            )
-        )

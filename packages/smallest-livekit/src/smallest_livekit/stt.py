@@ -24,54 +24,31 @@ from livekit import rtc
 from livekit.agents import (
     DEFAULT_API_CONNECT_OPTIONS,
     APIConnectOptions,
-    APIError,
-    LanguageCode,
     stt,
-    utils,
 )
-from livekit.agents.types import NOT_GIVEN, NotGivenOr, TimedString
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import AudioBuffer, is_given
 
 from smallest_core import (
+    DEFAULT_CLOSE_TIMEOUT_S,
+    DEFAULT_FINALIZE_TIMEOUT_S,
+    DEFAULT_KEEPALIVE_INTERVAL_S,
+    STT_STREAM_OPTION_NAMES,
     Endpoints,
-    SmallestError,
     STTOptions,
     catalog,
     check_duration,
     check_streaming_stt,
-    parse_batch_response,
 )
 
 from ._common import Connection, api_root
-from ._errors import http_error, to_api_error, transport_error
 from ._keyterms import merge_keyterms
-from ._pulse2 import PULSE_2, speech_metadata
-from ._stt_stream import (
-    FRAME_MS,
-    USAGE_REPORT_S,
-    SpeechStream,
-    speaker_id,
-)
+from ._pulse2 import PULSE_2
+from ._stt_batch import transcribe
+from ._stt_stream import FRAME_MS, USAGE_REPORT_S, SpeechStream
 
-DEFAULT_KEEPALIVE_S = 5.0
-_STREAM_OPTION_NAMES = (
-    "language",
-    "word_timestamps",
-    "sentence_timestamps",
-    "diarize",
-    "vad_events",
-    "punctuate",
-    "capitalize",
-    "itn_normalize",
-    "numerals",
-    "endpointing",
-    "eou_timeout_ms",
-    "finalize_on_words",
-    "max_words",
-    "keywords",
-    "redact_pii",
-    "redact_pci",
-)
+DEFAULT_KEEPALIVE_S = DEFAULT_KEEPALIVE_INTERVAL_S
+"""Kept for callers of earlier releases; the core's ``DEFAULT_KEEPALIVE_INTERVAL_S``."""
 
 
 class STT(stt.STT[Any]):
@@ -103,7 +80,10 @@ class STT(stt.STT[Any]):
         redact_pii: bool = False,
         redact_pci: bool = False,
         finalize_on_flush: bool = True,
-        keepalive_interval: float | None = DEFAULT_KEEPALIVE_S,
+        keepalive_interval_s: float | None = DEFAULT_KEEPALIVE_INTERVAL_S,
+        finalize_timeout_s: float = DEFAULT_FINALIZE_TIMEOUT_S,
+        close_timeout_s: float = DEFAULT_CLOSE_TIMEOUT_S,
+        keepalive_interval: NotGivenOr[float | None] = NOT_GIVEN,
         region: str = "auto",
         emotion_detection: bool = False,
         gender_detection: bool = False,
@@ -127,7 +107,12 @@ class STT(stt.STT[Any]):
             vad_events: use the server's VAD for START/END_OF_SPEECH.
             format: the official plugin's switch; False turns punctuation and capitals off.
             finalize_on_flush: send ``finalize`` when the framework flushes the stream.
-            keepalive_interval: seconds of silence before a keepalive message; None = off.
+            keepalive_interval_s: quiet seconds before a keepalive message; None = off.
+            finalize_timeout_s: a flush's ``finalize`` gets no final within this long: a
+                recoverable error event (the stream goes on).
+            close_timeout_s: how long the end of input waits for the last transcript;
+                past it a recoverable error event reports the missing transcript.
+            keepalive_interval: the earlier name of ``keepalive_interval_s``.
             region: ``auto`` (the host that serves ``language``), ``india`` or ``us``. East
                 Asian languages stream only from the US host, South Indic ones only from
                 the India host; an impossible pair is a ``ValueError`` naming the host.
@@ -176,8 +161,14 @@ class STT(stt.STT[Any]):
         streaming = model in catalog.STT_MODELS
         if streaming:
             check_streaming_stt(self._opts)
-        if keepalive_interval is not None:
-            check_duration("keepalive_interval", keepalive_interval)
+        if is_given(keepalive_interval):
+            if keepalive_interval is not None:
+                check_duration("keepalive_interval", keepalive_interval)
+            keepalive_interval_s = keepalive_interval
+        if keepalive_interval_s is not None:
+            check_duration("keepalive_interval_s", keepalive_interval_s)
+        check_duration("finalize_timeout_s", finalize_timeout_s)
+        check_duration("close_timeout_s", close_timeout_s)
         super().__init__(
             capabilities=stt.STTCapabilities(
                 streaming=streaming,
@@ -196,7 +187,9 @@ class STT(stt.STT[Any]):
         self._region = region
         self._conn.endpoints.for_stt_language(language, region)  # ValueError naming the host
         self._finalize_on_flush = finalize_on_flush
-        self._keepalive_interval = keepalive_interval
+        self._keepalive_interval_s = keepalive_interval_s
+        self._finalize_timeout_s = finalize_timeout_s
+        self._close_timeout_s = close_timeout_s
         self._streams: weakref.WeakSet[SpeechStream] = weakref.WeakSet()
 
     @property
@@ -242,7 +235,7 @@ class STT(stt.STT[Any]):
         Open streams finish their current connection (its transcript is delivered) and
         reconnect with the new options; no audio is lost and times stay continuous.
         """
-        unknown = set(changes) - set(_STREAM_OPTION_NAMES)
+        unknown = set(changes) - set(STT_STREAM_OPTION_NAMES)
         if unknown:
             raise TypeError(f"unknown STT options: {', '.join(sorted(unknown))}")
         given = {k: v for k, v in changes.items() if is_given(v)}
@@ -303,55 +296,13 @@ class STT(stt.STT[Any]):
         if opts.model == PULSE_2:  # streaming only: Pulse with the same extras
             opts = opts.with_changes(model="pulse", emotion_detection=True, gender_detection=True)
         url = self.endpoints(opts.language).stt_http(opts.query())
-        headers = {**self._conn.headers(), "Content-Type": "audio/wav"}
-        try:
-            async with self._conn.session().post(
-                url,
-                data=frame.to_wav_bytes(),
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=conn_options.timeout),
-            ) as resp:
-                if resp.status >= 400:
-                    raise await http_error(resp)
-                result = parse_batch_response(resp.status, await resp.read(), dict(resp.headers))
-        except APIError:
-            raise
-        except SmallestError as exc:
-            raise to_api_error(exc) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise transport_error(exc, "Smallest STT request failed", url=url) from None
-        words = [
-            TimedString(
-                w.text, start_time=w.start, end_time=w.end, speaker_id=speaker_id(w.speaker)
-            )
-            for w in result.words
-        ]
-        return stt.SpeechEvent(
-            type=stt.SpeechEventType.FINAL_TRANSCRIPT,
-            request_id=result.request_id or utils.shortuuid(),
-            alternatives=[
-                stt.SpeechData(
-                    language=LanguageCode(result.language or opts.language),
-                    text=result.text,
-                    start_time=result.words[0].start if result.words else 0.0,
-                    end_time=result.words[-1].end if result.words else (result.duration or 0.0),
-                    confidence=_mean([w.confidence for w in result.words]),
-                    words=words or None,
-                    metadata=speech_metadata(result),
-                )
-            ],
-        )
+        return await transcribe(self._conn, url, frame, opts, conn_options.timeout)
 
     async def aclose(self) -> None:
         """Close every open stream."""
         for stream in list(self._streams):
             await stream.aclose()
         self._streams.clear()
-
-
-def _mean(values: list[float | None]) -> float:
-    known = [v for v in values if v is not None]
-    return sum(known) / len(known) if known else 0.0
 
 
 __all__ = [

@@ -29,13 +29,13 @@ from smallest_core import (
     STTStreamState,
     Transcript,
     connection_error,
+    ends_turn,
     redact,
 )
 from smallest_pipecat._replay import ReplayBuffer
-from smallest_pipecat._stt_wire import speaker_metadata
 from smallest_pipecat.errors import error_frame
 from smallest_pipecat.languages import language_from_code
-from smallest_pipecat.settings import PULSE_2, SmallestSTTSettings
+from smallest_pipecat.settings import SmallestSTTSettings
 
 if TYPE_CHECKING:
     from pipecat.services.stt_service import WebsocketSTTService as _Base
@@ -53,7 +53,6 @@ class TranscriptReceiver(_Base):
     _replay: ReplayBuffer | None
     _failures: int
     _finalize_marks: list[int]
-    _finalized: asyncio.Event
     _last_transcript: asyncio.Event
 
     async def _report(self, error: SmallestError, prefix: str) -> None:
@@ -111,17 +110,14 @@ class TranscriptReceiver(_Base):
         if event.is_final:
             self._failures = 0
             self._release(event)
-            if event.from_finalize or event.is_last:
-                self._finalized.set()
             if event.from_finalize:
                 self.confirm_finalize()  # type: ignore[no-untyped-call]
-            # Pulse 2's own end of turn (Pulse's speech_final is not a turn decision).
-            end_of_turn = self._model == PULSE_2 and event.speech_final is True
+            end_of_turn = ends_turn(event, self._model)  # Pulse 2's own, as the core rules
             if text:
                 frame = TranscriptionFrame(
                     text, self._user_id, time_now_iso8601(), language, result=event
                 )
-                frame.metadata.update(speaker_metadata(event.emotions, event.gender))
+                frame.metadata.update(event.metadata())
                 if end_of_turn:
                     frame.finalized = True
                 await self.push_frame(frame)

@@ -1,9 +1,11 @@
-"""Pulse audio out: exact 50 ms frames kept until a final covers them, the protocol's
-keepalive, and ``finalize`` sent only once every byte before it is on the socket."""
+"""Pulse audio out: exact 50 ms frames kept until a final covers them, control messages
+(the core's keepalive), and ``finalize`` sent only once every byte before it is on the
+socket."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
@@ -12,9 +14,8 @@ from pipecat.frames.frames import Frame
 from websockets.exceptions import WebSocketException
 from websockets.protocol import State
 
-from smallest_core import AudioChunker, ErrorKind, SmallestError, STTStreamState, redact
+from smallest_core import AudioChunker, STTStreamState, redact
 from smallest_pipecat._replay import ReplayBuffer
-from smallest_pipecat.errors import error_frame
 
 if TYPE_CHECKING:
     from pipecat.services.stt_service import WebsocketSTTService as _Base
@@ -32,9 +33,6 @@ class AudioSender(_Base):
     _supervisor: asyncio.Task[None] | None
     _finalize_owed: bool
     _finalize_marks: list[int]
-    _finalized: asyncio.Event
-    _finalize_watch: asyncio.Task[None] | None
-    _response_timeout_s: float
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
         """Send audio in exact 50 ms frames."""
@@ -58,13 +56,14 @@ class AudioSender(_Base):
         if replay is None:
             return
         async with self._send_lock:
-            ws = self._websocket
-            if ws is None or ws.state is not State.OPEN:
+            ws, state = self._websocket, self._state
+            if ws is None or state is None or ws.state is not State.OPEN:
                 return
             try:
                 while (chunk := replay.next_unsent()) is not None:
                     await ws.send(chunk)
                     replay.mark_sent()
+                    state.sent(time.monotonic())
             except (OSError, WebSocketException) as exc:
                 # The reader sees the close and reconnects; the chunk stays buffered.
                 logger.debug(f"{self} sending audio failed: {redact(str(exc))}")
@@ -75,15 +74,17 @@ class AudioSender(_Base):
             if rest:
                 await self._send_audio(rest)
 
-    async def _send_keepalive(self, silence: bytes) -> None:
-        # The protocol's own keepalive message, never fake audio.
+    async def _send_control(self, message: str) -> None:
+        """Send a control message (the core's keepalive) if a socket is open."""
         ws, state = self._websocket, self._state
-        if ws is None or state is None:
+        if ws is None or state is None or ws.state is not State.OPEN:
             return
         try:
-            await ws.send(state.keepalive())
+            await ws.send(message)
         except (OSError, WebSocketException) as exc:
-            logger.debug(f"{self} keepalive failed: {redact(str(exc))}")
+            logger.debug(f"{self} sending {message} failed: {redact(str(exc))}")
+            return
+        state.sent(time.monotonic())
 
     async def _finalize(self) -> None:
         if self._state is None or (self._websocket is None and self._supervisor is None):
@@ -92,11 +93,6 @@ class AudioSender(_Base):
         self.request_finalize()  # type: ignore[no-untyped-call]
         self._finalize_owed = True
         await self._send_finalize()
-        if self._finalize_watch is None:
-            self._finalized.clear()
-            self._finalize_watch = self.create_task(
-                self._watch_finalize(), name="smallest-stt-finalize"
-            )
 
     async def _send_finalize(self) -> None:
         """Send an owed ``finalize`` once every byte before it is on the socket."""
@@ -110,22 +106,10 @@ class AudioSender(_Base):
             if replay.unsent:
                 return  # the reconnect sends it after the audio
             try:
-                await ws.send(state.finalize())
+                await ws.send(state.finalize(time.monotonic()))
             except (OSError, WebSocketException) as exc:
                 logger.warning(f"{self} sending finalize failed: {redact(str(exc))}")
                 return
+            state.sent(time.monotonic())
             self._finalize_owed = False
             self._finalize_marks.append(replay.sent_position)
-
-    async def _watch_finalize(self) -> None:
-        """Report a ``finalize`` that gets no final transcript in time."""
-        try:
-            await asyncio.wait_for(self._finalized.wait(), self._response_timeout_s)
-        except TimeoutError:
-            error = SmallestError(
-                f"no final transcript within {self._response_timeout_s:g} s of finalize",
-                kind=ErrorKind.TIMEOUT,
-            )
-            await self.push_error_frame(error_frame(error, "Smallest STT timed out"))
-        finally:
-            self._finalize_watch = None

@@ -11,6 +11,7 @@ from pipecat.utils.types import NOT_GIVEN, NotGiven, is_given
 from smallest_core import (
     DEFAULT_PRO_VOICE,
     DEFAULT_VOICE,
+    STT_STREAM_OPTION_NAMES,
     Affect,
     STTOptions,
     TTSOptions,
@@ -18,7 +19,6 @@ from smallest_core import (
 )
 
 AFFECT_FIELDS = ("emotion", "pitch", "volume", "prosody", "accent", "instruction")
-PULSE_2 = "pulse-2"
 
 
 @dataclass
@@ -177,23 +177,8 @@ class SmallestSTTSettings(STTSettings):
     format: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
 
 
-_STT_PASSTHROUGH = (
-    "word_timestamps",
-    "diarize",
-    "vad_events",
-    "punctuate",
-    "capitalize",
-    "itn_normalize",
-    "numerals",
-    "endpointing",
-    "eou_timeout_ms",
-    "finalize_on_words",
-    "max_words",
-    "redact_pii",
-    "redact_pci",
-    "sentence_timestamps",
-    "full_transcript",
-)
+_STT_PASSTHROUGH = tuple(n for n in STT_STREAM_OPTION_NAMES if n not in ("language", "keywords"))
+"""The core's stream options a setting passes on as is (language and keywords are mapped)."""
 _FORMAT_SWITCHES = ("punctuate", "capitalize", "itn_normalize")
 
 

@@ -12,10 +12,8 @@ limit); audio since the last final transcript is sent again on the new socket.
 from __future__ import annotations
 
 import asyncio
-import copy
 from typing import Any
 
-from loguru import logger
 from pipecat.frames.frames import (
     EndFrame,
     Frame,
@@ -24,44 +22,32 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.stt_service import WebsocketSTTService
-from pipecat.transcriptions.language import Language
-from pipecat.utils.errors import ErrorCategory
 from pipecat.utils.types import is_given
-from websockets.exceptions import WebSocketException
-from websockets.protocol import State
 
 from smallest_core import (
     DEFAULT_CLOSE_TIMEOUT_S,
-    MAX_RECONNECT_ATTEMPTS,
+    DEFAULT_FINALIZE_TIMEOUT_S,
+    DEFAULT_KEEPALIVE_INTERVAL_S,
     AudioChunker,
     Endpoints,
-    ErrorKind,
-    SmallestError,
     STTOptions,
     STTStreamState,
-    backoff,
     check_duration,
     check_session_id,
     check_streaming_stt,
-    redact,
-    resolve_api_key,
 )
-from smallest_pipecat._common import connect_error, ws_options
 from smallest_pipecat._kwargs import check_kwargs
 from smallest_pipecat._replay import ReplayBuffer
-from smallest_pipecat._stt_receive import TranscriptReceiver
-from smallest_pipecat._stt_send import AudioSender
-from smallest_pipecat._stt_wire import check_region, routed
-from smallest_pipecat.errors import error_frame
+from smallest_pipecat._stt_connection import PulseSocket
+from smallest_pipecat._stt_wire import PulseService, routed
 from smallest_pipecat.languages import stt_language
 from smallest_pipecat.settings import SmallestSTTSettings, stt_options
 
-DEFAULT_RESPONSE_TIMEOUT_S = 5.0
-"""How long a ``finalize`` may go without its final transcript before an error is reported."""
+DEFAULT_RESPONSE_TIMEOUT_S = DEFAULT_FINALIZE_TIMEOUT_S
+"""The earlier name of the core's ``DEFAULT_FINALIZE_TIMEOUT_S``."""
 DEFAULT_TTFS_P99_S = 0.5
 """End of speech to final transcript (P99) announced to turn strategies; finalize makes
 the server answer at once, so this is network plus one model step."""
-_CONNECT_TIMEOUT_S = 10.0
 _FRAME_MS = 50
 _REPLAY_S = 30
 """Most audio kept for resending after a dropped socket (a final releases it sooner)."""
@@ -74,7 +60,7 @@ _MOVED = {
 }
 
 
-class SmallestSTTService(TranscriptReceiver, AudioSender, WebsocketSTTService):
+class SmallestSTTService(PulseSocket, PulseService, WebsocketSTTService):
     """Smallest AI Pulse real-time transcription.
 
     Example::
@@ -95,8 +81,10 @@ class SmallestSTTService(TranscriptReceiver, AudioSender, WebsocketSTTService):
         base_url: str | None = None,
         sample_rate: int | None = None,
         encoding: str = "linear16",
+        keepalive_interval_s: float | None = DEFAULT_KEEPALIVE_INTERVAL_S,
+        finalize_timeout_s: float = DEFAULT_FINALIZE_TIMEOUT_S,
         close_timeout_s: float = DEFAULT_CLOSE_TIMEOUT_S,
-        response_timeout_s: float = DEFAULT_RESPONSE_TIMEOUT_S,
+        response_timeout_s: float | None = None,
         region: str = "auto",
         session_id: str | None = None,
         expire_content: bool = False,
@@ -110,10 +98,13 @@ class SmallestSTTService(TranscriptReceiver, AudioSender, WebsocketSTTService):
             base_url: API root (default: ``SMALLEST_BASE_URL`` or https://api.smallest.ai).
             sample_rate: Input rate; default the pipeline's (must be one Pulse accepts).
             encoding: Audio encoding sent (``linear16``).
+            keepalive_interval_s: Quiet seconds on the socket before a ``keepalive``
+                message; ``None`` sends none.
+            finalize_timeout_s: Report an ``ErrorFrame`` when a ``finalize`` (the user
+                stopped speaking) gets no final transcript within this many seconds.
             close_timeout_s: Wait at most this long for the last transcript at the end;
                 past it an ``ErrorFrame`` reports the missing transcript.
-            response_timeout_s: Report an ``ErrorFrame`` when a ``finalize`` (the user
-                stopped speaking) gets no final transcript within this many seconds.
+            response_timeout_s: The earlier name of ``finalize_timeout_s``.
             region: ``"auto"`` (the host that serves the language), ``"india"`` or
                 ``"us"``; a region that cannot stream the language is a ``ValueError``.
             session_id: Your own id for the session (``external_session_id``).
@@ -150,21 +141,22 @@ class SmallestSTTService(TranscriptReceiver, AudioSender, WebsocketSTTService):
         if settings is not None:
             store.apply_update(settings)
         _resolve_language(store)
-        self._region = check_region(region)
+        self._use_account(api_key, base_url, region, expire_content)
         self._session_id = None if session_id is None else check_session_id(session_id)
-        self._expire_content = expire_content
-        self._endpoints = Endpoints.resolve(base_url)
         routed(self._endpoints, str(store.language), self._region)
-        self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
         self._encoding = encoding
+        if response_timeout_s is not None:
+            finalize_timeout_s = check_duration("response_timeout_s", response_timeout_s)
+        if keepalive_interval_s is not None:
+            check_duration("keepalive_interval_s", keepalive_interval_s)
+        self._keepalive_interval_s = keepalive_interval_s
+        self._finalize_timeout_s = check_duration("finalize_timeout_s", finalize_timeout_s)
         self._close_timeout_s = check_duration("close_timeout_s", close_timeout_s)
-        self._response_timeout_s = check_duration("response_timeout_s", response_timeout_s)
         check_streaming_stt(stt_options(store, sample_rate=sample_rate or 16000, encoding=encoding))
         kwargs.setdefault("ttfs_p99_latency", DEFAULT_TTFS_P99_S)
         super().__init__(
             sample_rate=sample_rate,
-            keepalive_timeout=10.0,
-            keepalive_interval=5.0,
+            keepalive_timeout=None,  # the core's keepalive runs with its other timers
             settings=store,
             **kwargs,
         )
@@ -180,20 +172,11 @@ class SmallestSTTService(TranscriptReceiver, AudioSender, WebsocketSTTService):
         self._finalize_marks: list[int] = []
         """Where the audio stood at each unanswered ``finalize``."""
         self._last_transcript = asyncio.Event()
-        self._finalized = asyncio.Event()
-        self._finalize_watch: asyncio.Task[None] | None = None
+        self._timers: asyncio.Task[None] | None = None
         self.connections_opened = 0
         self._register_event_handler("on_end_of_turn")
 
     # ------------------------------------------------------------------ public API
-    def can_generate_metrics(self) -> bool:
-        """TTFB and usage metrics are reported."""
-        return True
-
-    def language_to_service_language(self, language: Language) -> str | None:
-        """The Pulse code for ``language``; ``ValueError`` names the allowed codes."""
-        return stt_language(language)
-
     @property
     def endpoints(self) -> Endpoints:
         """The host the current language streams from (the region's, or the language's)."""
@@ -213,7 +196,12 @@ class SmallestSTTService(TranscriptReceiver, AudioSender, WebsocketSTTService):
         """Open the stream when the pipeline starts."""
         await super().start(frame)
         options = self._options()
-        self._state = STTStreamState(options)
+        self._state = STTStreamState(
+            options,
+            keepalive_interval_s=self._keepalive_interval_s,
+            finalize_timeout_s=self._finalize_timeout_s,
+            close_timeout_s=self._close_timeout_s,
+        )
         self._chunker = AudioChunker(options.sample_rate, frame_ms=_FRAME_MS)
         self._replay = ReplayBuffer(options.sample_rate * 2 * _REPLAY_S, self._state.audio_sent)
         await self._connect()
@@ -236,10 +224,10 @@ class SmallestSTTService(TranscriptReceiver, AudioSender, WebsocketSTTService):
 
     async def _disconnect(self) -> None:
         await super()._disconnect()  # type: ignore[no-untyped-call]
-        for task in (self._finalize_watch, self._supervisor):
+        for task in (self._timers, self._supervisor):
             if task is not None:
                 await self.cancel_task(task)
-        self._finalize_watch = self._supervisor = None
+        self._timers = self._supervisor = None
         await self._disconnect_websocket()
 
     async def _connect_websocket(self) -> None:
@@ -247,106 +235,11 @@ class SmallestSTTService(TranscriptReceiver, AudioSender, WebsocketSTTService):
         if error is not None:
             raise error
 
-    async def _open(self) -> SmallestError | None:
-        """One attempt to open the socket; the error if it failed."""
-        if self._websocket is not None and self._websocket.state is State.OPEN:
-            return None
-        assert self._state is not None and self._replay is not None
-        options = self._options()
-        endpoints = routed(self._endpoints, options.language, self._region)
-        url = endpoints.stt_ws(options.query())
-        connect = ws_options(self._api_key, expire_content=self._expire_content)
-        try:
-            ws = await asyncio.wait_for(self._websocket_connect(url, **connect), _CONNECT_TIMEOUT_S)
-        except TimeoutError:
-            return SmallestError("timed out opening the STT socket", kind=ErrorKind.TIMEOUT)
-        except Exception as exc:
-            return connect_error(exc, url, "STT")
-        self._websocket = ws
-        self.connections_opened += 1
-        self._last_transcript.clear()
-        self._state.connection_started(options)
-        if self._finalize_marks:
-            self._finalize_marks.clear()  # the old socket never answered: ask again
-            self._finalize_owed = True
-        async with self._send_lock:
-            self._replay.resend_all()
-        await self._call_event_handler("on_connected")
-        await self._drain()
-        await self._send_finalize()
-        return None
-
-    async def _disconnect_websocket(self) -> None:
-        ws, self._websocket = self._websocket, None
-        if ws is not None:
-            try:
-                await ws.close()
-            except (OSError, WebSocketException) as exc:
-                logger.debug(f"{self} closing the socket failed: {redact(str(exc))}")
-            await self._call_event_handler("on_disconnected")
-
-    async def _supervise(self, error: SmallestError | None) -> None:
-        """Read each socket until it closes; reopen it with back-off while that helps.
-
-        ``error`` is the (already reported) failure of the first attempt, if it failed.
-        One drop is reported once; the attempts after it only log, unless they end.
-        """
-        reported = True
-        while True:
-            if error is None:
-                error = await self._receive_until_closed()
-                if error is None:
-                    return  # closed on purpose
-                reported = True
-            self._failures += 1
-            if not error.retryable or self._failures > MAX_RECONNECT_ATTEMPTS:
-                await self._give_up(error, reported=reported)
-                return
-            await asyncio.sleep(backoff(self._failures, error=error))
-            error = await self._open()
-            if error is not None:
-                reported = False
-                logger.warning(f"{self} reconnect attempt {self._failures} failed: {error}")
-
-    async def _give_up(self, error: SmallestError, *, reported: bool) -> None:
-        if not error.retryable:
-            if not reported:
-                await self._report(error, "Smallest STT connection failed")
-            return
-        gave_up = SmallestError(
-            f"no working socket after {MAX_RECONNECT_ATTEMPTS} attempts: {error.message}",
-            kind=error.kind,
-            status_code=error.status_code,
-        )
-        frame = error_frame(gave_up, "Smallest STT connection failed")
-        await self._call_event_handler("on_connection_error", frame.error)
-        await self.push_error_frame(frame, force_treat_as_permanent=True)
-
     async def _do_reconnect(self) -> None:
         # Finish the current stream on the old socket first: its words are delivered,
         # and audio arriving meanwhile is buffered by the base class.
         await self._close_stream()
         await super()._do_reconnect()  # type: ignore[no-untyped-call]
-
-    async def _close_stream(self) -> None:
-        """Send what is buffered, then ``close_stream``; wait for ``is_last``."""
-        ws, state = self._websocket, self._state
-        if ws is None or state is None or ws.state is not State.OPEN:
-            return
-        # The server closes the socket after is_last: that close is not a failure.
-        self._disconnecting = True
-        try:
-            await self._send_rest()
-            await ws.send(state.close_stream())
-            await asyncio.wait_for(self._last_transcript.wait(), self._close_timeout_s)
-        except TimeoutError:
-            error = SmallestError(
-                f"no last transcript within {self._close_timeout_s:g} s of close_stream",
-                kind=ErrorKind.TIMEOUT,
-            )
-            await self.push_error_frame(error_frame(error, "Smallest STT timed out"))
-        except (OSError, WebSocketException) as exc:
-            logger.warning(f"{self} closing the stream failed: {redact(str(exc))}")
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         """Finalize when the user stops speaking."""
@@ -356,26 +249,20 @@ class SmallestSTTService(TranscriptReceiver, AudioSender, WebsocketSTTService):
 
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         """Apply a delta; a change reconnects once the user is not speaking."""
-        prospective = copy.deepcopy(self._settings)
-        prospective.apply_update(delta)
-        try:
-            _resolve_language(prospective)
-            options = stt_options(
-                prospective, sample_rate=self.sample_rate or 16000, encoding=self._encoding
-            )
-            check_streaming_stt(options)
-            routed(self._endpoints, options.language, self._region)
-        except ValueError as exc:
-            await self.push_error(
-                f"Smallest STT settings rejected: {exc}", category=ErrorCategory.APPLICATION
-            )
+        if not await self._accept_delta(delta, self._check_settings):
             return {}
-        if is_given(delta.language) and delta.language is not None:
-            delta.language = prospective.language
         changed = await super()._update_settings(delta)
         if changed and self._websocket is not None:
             await self._request_reconnect()  # type: ignore[no-untyped-call]
         return changed
+
+    def _check_settings(self, settings: SmallestSTTSettings) -> None:
+        _resolve_language(settings)
+        options = stt_options(
+            settings, sample_rate=self.sample_rate or 16000, encoding=self._encoding
+        )
+        check_streaming_stt(options)
+        routed(self._endpoints, options.language, self._region)
 
 
 def _resolve_language(settings: SmallestSTTSettings) -> None:
@@ -384,4 +271,9 @@ def _resolve_language(settings: SmallestSTTSettings) -> None:
         settings.language = stt_language(language)
 
 
-__all__ = ["DEFAULT_CLOSE_TIMEOUT_S", "DEFAULT_RESPONSE_TIMEOUT_S", "SmallestSTTService"]
+__all__ = [
+    "DEFAULT_CLOSE_TIMEOUT_S",
+    "DEFAULT_FINALIZE_TIMEOUT_S",
+    "DEFAULT_RESPONSE_TIMEOUT_S",
+    "SmallestSTTService",
+]

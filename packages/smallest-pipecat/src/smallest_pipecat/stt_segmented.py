@@ -7,7 +7,6 @@ emotion and gender. For pipelines that prefer one request per utterance to a soc
 
 from __future__ import annotations
 
-import copy
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,13 +16,10 @@ from loguru import logger
 from pipecat.frames.frames import Frame, TranscriptionFrame
 from pipecat.services.settings import STTSettings
 from pipecat.services.stt_service import SegmentedSTTService
-from pipecat.transcriptions.language import Language
-from pipecat.utils.errors import ErrorCategory
 from pipecat.utils.time import time_now_iso8601
 from pipecat.utils.types import NOT_GIVEN, NotGiven, is_given
 
 from smallest_core import (
-    Endpoints,
     ErrorKind,
     SmallestError,
     STTOptions,
@@ -31,13 +27,12 @@ from smallest_core import (
     check_duration,
     parse_batch_response,
     redact,
-    resolve_api_key,
 )
 from smallest_core.aio import read_bounded
 from smallest_pipecat._common import http_error, request_headers
 from smallest_pipecat._http_session import HttpSession
 from smallest_pipecat._kwargs import check_kwargs
-from smallest_pipecat._stt_wire import check_region, routed, speaker_metadata
+from smallest_pipecat._stt_wire import PulseService, routed
 from smallest_pipecat.errors import error_frame
 from smallest_pipecat.languages import language_from_code, stt_language
 
@@ -68,7 +63,7 @@ class SmallestSegmentedSTTSettings(STTSettings):
     redact_pci: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
 
 
-class SmallestSegmentedSTTService(HttpSession, SegmentedSTTService):
+class SmallestSegmentedSTTService(HttpSession, PulseService, SegmentedSTTService):
     """Smallest AI Pulse / Pulse Pro transcription of each VAD segment.
 
     Example::
@@ -101,12 +96,10 @@ class SmallestSegmentedSTTService(HttpSession, SegmentedSTTService):
         """Create the service.
 
         Args:
-            api_key: Smallest API key (default: ``SMALLEST_API_KEY``).
-            base_url: API root (default: ``SMALLEST_BASE_URL`` or https://api.smallest.ai).
+            api_key, base_url, region, expire_content: As for
+                :class:`SmallestSTTService`.
             sample_rate: Input rate; default the pipeline's.
-            region: ``"auto"``, ``"india"`` or ``"us"`` (see :class:`SmallestSTTService`).
             timeout_s: Total time allowed for one segment's request.
-            expire_content: Ask the server to delete the audio after 7 days.
             settings: Model (``pulse`` or ``pulse-pro``), language and outputs.
             **kwargs: Passed to :class:`SegmentedSTTService`; unknown names raise
                 ``TypeError``.
@@ -131,40 +124,23 @@ class SmallestSegmentedSTTService(HttpSession, SegmentedSTTService):
         if settings is not None:
             store.apply_update(settings)
         store.language = stt_language(store.language) if store.language else "en"
-        self._region = check_region(region)
-        self._endpoints = Endpoints.resolve(base_url)
-        self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
+        self._use_account(api_key, base_url, region, expire_content)
         self._timeout = aiohttp.ClientTimeout(total=check_duration("timeout_s", timeout_s))
-        self._expire_content = expire_content
         options = _options(store)
         routed(self._endpoints, options.language, self._region)
         super().__init__(sample_rate=sample_rate, settings=store, **kwargs)
         self._session: aiohttp.ClientSession | None = None
         self._register_event_handler("on_empty_transcript")
 
-    def can_generate_metrics(self) -> bool:
-        """TTFB and usage metrics are reported."""
-        return True
-
-    def language_to_service_language(self, language: Language) -> str | None:
-        """The Pulse code for ``language``; ``ValueError`` names the allowed codes."""
-        return stt_language(language)
-
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         """Apply a delta to the next segment; an invalid one is refused with an error."""
-        prospective = copy.deepcopy(self._settings)
-        prospective.apply_update(delta)
-        try:
-            prospective.language = stt_language(prospective.language or "en")
-            routed(self._endpoints, _options(prospective).language, self._region)
-        except ValueError as exc:
-            await self.push_error(
-                f"Smallest STT settings rejected: {exc}", category=ErrorCategory.APPLICATION
-            )
+        if not await self._accept_delta(delta, self._check_settings):
             return {}
-        if is_given(delta.language) and delta.language is not None:
-            delta.language = prospective.language
         return await super()._update_settings(delta)
+
+    def _check_settings(self, settings: SmallestSegmentedSTTSettings) -> None:
+        settings.language = stt_language(settings.language or "en")
+        routed(self._endpoints, _options(settings).language, self._region)
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
         """Upload one WAV segment and yield its transcript."""
@@ -206,7 +182,7 @@ class SmallestSegmentedSTTService(HttpSession, SegmentedSTTService):
             return
         language = language_from_code(result.language or options.language)
         frame = TranscriptionFrame(text, self._user_id, time_now_iso8601(), language, result=result)
-        frame.metadata.update(speaker_metadata(result.emotions, result.gender))
+        frame.metadata.update(result.metadata())
         yield frame
 
 

@@ -1,27 +1,47 @@
-"""The STT keepalive: a message whenever nothing went out for the keepalive interval."""
+"""The STT stream's timers: sleep until the protocol's next deadline, then do what is due.
+
+Every decision is :class:`~smallest_core.STTStreamState`'s (when a keepalive is due, when
+a ``finalize`` or ``close_stream`` went unanswered too long); this loop only sleeps, sends
+the keepalive and hands each missed deadline to the adapter.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 
-from smallest_core.stt import STTStreamState
+from smallest_core.stt_stream import DeadlineMissed, STTStreamState
+
+_RECHECK_S = 0.5
+"""Longest sleep: a ``finalize`` sent meanwhile may bring the next deadline forward."""
 
 
 async def keep_alive(
-    state: STTStreamState, send: Callable[[str], Awaitable[object]], interval: float
+    state: STTStreamState,
+    send: Callable[[str], Awaitable[object]],
+    on_missed: Callable[[DeadlineMissed], object] | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Until cancelled: sleep until :meth:`STTStreamState.keepalive_due`, then, if nothing
-    was sent meanwhile, ``send`` the protocol's keepalive (which records itself as sent).
+    """Until cancelled, run the stream's timers (see :mod:`smallest_core.stt_stream`).
 
-    ``send`` returning ``False`` (the socket is gone) ends the loop.
+    A due keepalive goes through ``send`` (``False`` back means the socket is gone and
+    ends the loop); each missed deadline goes to ``on_missed`` (awaited when it returns
+    an awaitable).
     """
     while True:
-        delay = state.keepalive_due(interval) - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        now = clock()
+        for missed in state.missed(now):
+            if on_missed is not None and inspect.isawaitable(result := on_missed(missed)):
+                await result
+        message = state.keepalive_message(now)
+        if message is not None:
+            if await send(message) is False:
+                return
+            state.sent(clock())
             continue
-        if await send(state.keepalive()) is False:
-            return
-        state.sent(time.monotonic())
+        due = state.next_deadline()
+        delay = _RECHECK_S if due is None else min(max(due - now, 0.0), _RECHECK_S)
+        await asyncio.sleep(delay)
