@@ -1,7 +1,7 @@
 """Core microbenchmark: smallest_core alone, no sockets, no framework.
 
-* TTS frames parsed per second through ``TTSConnection.receive`` (realistic ~1 KB base64
-  audio chunk frames, with and without interleaved word frames);
+* TTS frames parsed per second through ``TTSConnection.receive`` and ``events``
+  (realistic ~1 KB base64 audio chunk frames, with and without interleaved word frames);
 * CPU per second of audio in the core alone;
 * STT frames parsed per second through ``STTStreamState.receive``;
 * a cProfile of the TTS path (top functions by own time);
@@ -79,10 +79,11 @@ def _connection(words: bool) -> tuple[TTSConnection, str]:
 def tts_rate(n_chunks: int, words: bool) -> dict[str, float]:
     conn, ctx = _connection(words)
     frames = _tts_frames(ctx, n_chunks, words)
-    receive = conn.receive
+    receive, events = conn.receive, conn.events
     t0, c0 = time.perf_counter(), time.process_time()
     for i, f in enumerate(frames):
         receive(f, float(i))
+        events()  # what the I/O loop does with each frame
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     audio_s = n_chunks * CHUNK / 2 / RATE
     return {
@@ -159,10 +160,10 @@ def decoder_options(n: int) -> dict[str, Any]:
 
 def _with_decoders(loads: Any, b64: Any, fn: Any) -> Any:
     """``fn()`` with ``loads``/``b64`` wherever the core decodes TTS frames."""
-    from smallest_core import tts_connection, tts_frames
+    from smallest_core import tts_frames, tts_incoming
 
     sites = [(tts_frames, "_loads", loads), (tts_frames, "_b64", b64)]
-    sites.append((tts_connection, "b64decode", b64))
+    sites.append((tts_incoming, "b64decode", b64))
     saved = [(mod, name, getattr(mod, name)) for mod, name, _ in sites]
     for mod, name, new in sites:
         setattr(mod, name, new)
@@ -240,6 +241,7 @@ def profile(n_chunks: int) -> list[dict[str, Any]]:
     prof.enable()
     for i, f in enumerate(frames):
         conn.receive(f, float(i))
+        conn.events()
     prof.disable()
     stats = pstats.Stats(prof, stream=io.StringIO())
     total = sum(v[2] for v in stats.stats.values())  # type: ignore[attr-defined]

@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smallest_core import Endpoints
+from smallest_core.errors import ProtocolMisuse
 from smallest_core.lightning_v4 import (
     LightningV4Options,
     LightningV4Session,
-    SessionError,
     SessionFailed,
     SessionNotice,
     SessionReady,
@@ -160,7 +160,7 @@ def test_connection_loss_fails_unfinished_turns_and_closes():
     session.connection_lost(1011, "")
     (failed,) = [e for e in session.events() if isinstance(e, TurnFailed)]
     assert failed.error.retryable and "1011" in failed.error.message
-    with pytest.raises(SessionError):
+    with pytest.raises(ProtocolMisuse, match="closed"):
         session.speak("Two.")
 
 

@@ -68,6 +68,37 @@ def sent(conn) -> list[dict]:
     return [json.loads(m) for m in conn.data_to_send()]
 
 
+def recv(conn: TTSConnection, data, now) -> list:
+    """Feed one frame; the events it queued."""
+    assert conn.receive(data, now) is None
+    return conn.events()
+
+
+def poll(conn: TTSConnection, now) -> list:
+    assert conn.poll(now) is None
+    return conn.events()
+
+
+def cancel(conn: TTSConnection, ctx, now=None) -> list:
+    assert conn.cancel(ctx, now) is None
+    return conn.events()
+
+
+def end_input(conn: TTSConnection, ctx) -> list:
+    assert conn.end_input(ctx) is None
+    return conn.events()
+
+
+def time_out(conn: TTSConnection, ctx) -> list:
+    assert conn.time_out(ctx) is None
+    return conn.events()
+
+
+def lost(conn: TTSConnection, code=None, reason="") -> list:
+    assert conn.connection_lost(code, reason) is None
+    return conn.events()
+
+
 def test_messages_for_a_context():
     conn = TTSConnection(OPTS)
     ctx = conn.start_context("c1")
@@ -75,7 +106,7 @@ def test_messages_for_a_context():
     conn.push_text(ctx, "Hello")
     conn.push_text(ctx, " ")
     conn.push_text(ctx, "world.")
-    conn.end_input(ctx)
+    end_input(conn, ctx)
     msgs = sent(conn)
     assert [m["text"] for m in msgs] == ["Hello", " ", "world.", ""]
     assert [m["continue"] for m in msgs] == [True, True, True, False]
@@ -89,12 +120,12 @@ def test_echoed_ids_route_interleaved_frames_to_their_own_context():
     conn = TTSConnection(OPTS)
     a, b = conn.start_context("a"), conn.start_context("b")
     conn.push_text(a, "One.")
-    conn.receive(chunk(b"\x01\x00", ctx="a"), 0)  # the server echoes: b may be sent now
+    recv(conn, chunk(b"\x01\x00", ctx="a"), 0)  # the server echoes: b may be sent now
     conn.push_text(b, "Two.")
     assert [m["context_id"] for m in sent(conn)] == ["a", "b"]
-    ev = conn.receive(chunk(b"\x02\x00", rid="r2", ctx="b"), 0)
-    ev += conn.receive(chunk(b"\x03\x00", ctx="a"), 0)
-    ev += conn.receive(chunk(b"\x04\x00", rid="r3", ext="b"), 0)
+    ev = recv(conn, chunk(b"\x02\x00", rid="r2", ctx="b"), 0)
+    ev += recv(conn, chunk(b"\x03\x00", ctx="a"), 0)
+    ev += recv(conn, chunk(b"\x04\x00", rid="r3", ext="b"), 0)
     assert audio_of(ev, "a") == b"\x03\x00"
     assert audio_of(ev, "b") == b"\x02\x00\x04\x00"
 
@@ -103,18 +134,18 @@ def test_without_echo_the_next_context_is_held_until_the_previous_ends():
     conn = TTSConnection(OPTS, end_rule="complete")
     a = conn.start_context("a")
     conn.push_text(a, "One.")
-    conn.end_input(a)
+    end_input(conn, a)
     b = conn.start_context("b")
     conn.push_text(b, "Two.")
-    conn.end_input(b)
+    end_input(conn, b)
     assert [m["context_id"] for m in sent(conn)] == ["a", "a"]
-    ev = conn.receive(chunk(b"\x01\x00", rid="x"), 0)
+    ev = recv(conn, chunk(b"\x01\x00", rid="x"), 0)
     assert conn.data_to_send() == []
-    ev += conn.receive(complete(rid="x"), 0)
+    ev += recv(conn, complete(rid="x"), 0)
     assert any(isinstance(e, ContextEnded) and e.context_id == "a" for e in ev)
     released = sent(conn)
     assert [(m["context_id"], m["text"]) for m in released] == [("b", "Two."), ("b", "")]
-    ev = conn.receive(chunk(b"\x02\x00", rid="y"), 0)
+    ev = recv(conn, chunk(b"\x02\x00", rid="y"), 0)
     assert audio_of(ev, "b") == b"\x02\x00"
 
 
@@ -123,12 +154,12 @@ def test_a_later_contexts_frame_ends_an_earlier_closed_context():
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")
     conn.push_text(a, "One.")
-    conn.end_input(a)
-    conn.receive(chunk(b"\x01\x00", ctx="a"), 0)
+    end_input(conn, a)
+    recv(conn, chunk(b"\x01\x00", ctx="a"), 0)
     b = conn.start_context("b")
     conn.push_text(b, "Two.")
-    conn.end_input(b)
-    ev = conn.receive(chunk(b"\x02\x00", rid="r2", ctx="b"), 0)
+    end_input(conn, b)
+    ev = recv(conn, chunk(b"\x02\x00", rid="r2", ctx="b"), 0)
     assert isinstance(ev[0], ContextEnded) and ev[0].context_id == "a"
     assert ev[0].reason == "superseded"
     assert audio_of(ev, "b") == b"\x02\x00"
@@ -139,19 +170,19 @@ def test_cancel_sends_cancel_request_and_drops_late_frames():
     a = conn.start_context("a")
     conn.push_text(a, "A long sentence.")
     conn.data_to_send()
-    conn.receive(chunk(b"\x01\x00" * 4, ctx="a"), 0)
-    conn.cancel(a)
+    recv(conn, chunk(b"\x01\x00" * 4, ctx="a"), 0)
+    cancel(conn, a)
     msg, close = sent(conn)
     assert msg["cancel_request"] is True and msg["context_id"] == "a"
     # a cancel only drops the buffer (continuations docs): the context is closed too
     assert close == {"context_id": "a", "context_close": True}
-    late = conn.receive(chunk(b"\x09\x00" * 4, ctx="a"), 0)
-    late += conn.receive(complete(ctx="a"), 0)
+    late = recv(conn, chunk(b"\x09\x00" * 4, ctx="a"), 0)
+    late += recv(conn, complete(ctx="a"), 0)
     assert late == []
     assert conn.stats.dropped_bytes == 8
     b = conn.start_context("b")
     conn.push_text(b, "Next.")
-    ev = conn.receive(chunk(b"\x05\x00", rid="r9", ctx="b"), 0)
+    ev = recv(conn, chunk(b"\x05\x00", rid="r9", ctx="b"), 0)
     assert audio_of(ev) == b"\x05\x00"
 
 
@@ -159,20 +190,20 @@ def test_cancel_without_echo_holds_the_next_context_until_the_cancelled_one_is_q
     conn = TTSConnection(OPTS, cancel_quiet_s=0.3)
     a = conn.start_context("a")
     conn.push_text(a, "First.")
-    conn.receive(chunk(b"\x01\x00", rid="ra"), 0)
-    conn.cancel(a, now=1.0)
+    recv(conn, chunk(b"\x01\x00", rid="ra"), 0)
+    cancel(conn, a, now=1.0)
     b = conn.start_context("b")
     conn.push_text(b, "Second.")
     assert [m.get("cancel_request", False) for m in sent(conn)] == [False, True, False]
     assert conn.next_deadline() == pytest.approx(1.3)
-    ev = conn.receive(chunk(b"\x09\x00", rid="ra"), 1.1)  # in flight for a
-    ev += conn.receive(chunk(b"\x08\x00", rid="ra2"), 1.2)  # a's next release, unlabelled
+    ev = recv(conn, chunk(b"\x09\x00", rid="ra"), 1.1)  # in flight for a
+    ev += recv(conn, chunk(b"\x08\x00", rid="ra2"), 1.2)  # a's next release, unlabelled
     assert ev == []
     assert conn.next_deadline() == pytest.approx(1.5)
-    assert conn.poll(1.4) == [] and sent(conn) == []
-    conn.poll(1.5)
+    assert poll(conn, 1.4) == [] and sent(conn) == []
+    poll(conn, 1.5)
     assert [m["text"] for m in sent(conn)] == ["Second."]
-    ev = conn.receive(chunk(b"\x02\x00", rid="rb"), 1.6)  # new request: b's
+    ev = recv(conn, chunk(b"\x02\x00", rid="rb"), 1.6)  # new request: b's
     assert audio_of(ev) == b"\x02\x00"
     assert all(e.context_id == "b" for e in ev if isinstance(e, AudioReceived))
     assert conn.next_deadline() is None
@@ -184,21 +215,21 @@ def test_cancel_during_first_audio_wait_never_leaks_into_the_next_context():
     conn = TTSConnection(OPTS, cancel_quiet_s=0.3)
     a = conn.start_context("a")
     conn.push_text(a, "Cancelled turn.")
-    conn.end_input(a)
-    conn.cancel(a, now=0.0)
+    end_input(conn, a)
+    cancel(conn, a, now=0.0)
     b = conn.start_context("b")
     conn.push_text(b, "Next turn.")
-    conn.end_input(b)
+    end_input(conn, b)
     events = []
     for i in range(3):  # a's audio, in flight
-        events += conn.receive(chunk(b"\xaa\xaa", rid="ra"), 0.05 + i * 0.01)
-    events += conn.receive(complete(rid="ra"), 0.1)
-    events += conn.poll(0.4)
+        events += recv(conn, chunk(b"\xaa\xaa", rid="ra"), 0.05 + i * 0.01)
+    events += recv(conn, complete(rid="ra"), 0.1)
+    events += poll(conn, 0.4)
     assert [m.get("text") for m in sent(conn) if not m.get("cancel_request")][-2:] == [
         "Next turn.",
         "",
     ]
-    events += conn.receive(chunk(b"\x02\x00", rid="rb"), 0.5)
+    events += recv(conn, chunk(b"\x02\x00", rid="rb"), 0.5)
     assert audio_of(events, "b") == b"\x02\x00"
     assert b"\xaa" not in audio_of(events)
 
@@ -207,13 +238,13 @@ def test_cancel_with_echoed_ids_sends_the_next_context_at_once():
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")
     conn.push_text(a, "First.")
-    conn.receive(chunk(b"\x01\x00", rid="ra", ctx="a"), 0)
-    conn.cancel(a, now=1.0)
+    recv(conn, chunk(b"\x01\x00", rid="ra", ctx="a"), 0)
+    cancel(conn, a, now=1.0)
     b = conn.start_context("b")
     conn.push_text(b, "Second.")
     assert [m.get("text") for m in sent(conn)] == ["First.", "", None, "Second."]
-    ev = conn.receive(chunk(b"\x09\x00", rid="ra", ctx="a"), 1.1)
-    ev += conn.receive(chunk(b"\x02\x00", rid="rb", ctx="b"), 1.1)
+    ev = recv(conn, chunk(b"\x09\x00", rid="ra", ctx="a"), 1.1)
+    ev += recv(conn, chunk(b"\x02\x00", rid="rb", ctx="b"), 1.1)
     assert audio_of(ev) == b"\x02\x00"
 
 
@@ -221,12 +252,12 @@ def test_a_timed_out_context_fails_and_retires_the_socket():
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")
     conn.push_text(a, "Hello.")
-    conn.end_input(a)
-    (event,) = conn.time_out(a)
+    end_input(conn, a)
+    (event,) = time_out(conn, a)
     assert isinstance(event, ContextFailed)
     assert event.error.kind is ErrorKind.TIMEOUT and event.error.retryable
     assert not conn.reusable
-    assert conn.time_out(a) == []
+    assert time_out(conn, a) == []
 
 
 @pytest.mark.parametrize("start", [1e308, float("inf"), -1.0, 4000.0, "1", None])
@@ -234,7 +265,7 @@ def test_an_implausible_word_time_is_ignored_and_the_context_goes_on(start):
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")
     conn.push_text(a, "Hi there.")
-    conn.end_input(a)
+    end_input(conn, a)
     frame = json.dumps(
         {
             "status": "word_timestamp",
@@ -242,9 +273,9 @@ def test_an_implausible_word_time_is_ignored_and_the_context_goes_on(start):
             "data": {"word": "Hi", "start": start, "end": 0.2},
         }
     )
-    (ignored,) = conn.receive(frame, 0)
+    (ignored,) = recv(conn, frame, 0)
     assert isinstance(ignored, FrameIgnored) and "implausible" in ignored.reason
-    ev = conn.receive(chunk(b"\x01\x00", ctx="a"), 0)
+    ev = recv(conn, chunk(b"\x01\x00", ctx="a"), 0)
     assert audio_of(ev) == b"\x01\x00"
     assert conn.context_state(a) is ContextState.CLOSING
 
@@ -263,9 +294,9 @@ def test_new_request_before_next_context_is_sent_belongs_to_the_cancelled_one():
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")
     conn.push_text(a, "First. Second.")
-    conn.receive(chunk(b"\x01\x00", rid="ra1"), 0)
-    conn.cancel(a)
-    assert conn.receive(chunk(b"\x09\x00", rid="ra2"), 0) == []
+    recv(conn, chunk(b"\x01\x00", rid="ra1"), 0)
+    cancel(conn, a)
+    assert recv(conn, chunk(b"\x09\x00", rid="ra2"), 0) == []
     assert conn.stats.dropped_frames == 1
 
 
@@ -273,11 +304,11 @@ def test_complete_ends_at_once_when_every_word_is_timed():
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")
     conn.push_text(a, "Hi there.")
-    conn.end_input(a)
-    conn.receive(word("Hi", 0.0, 0.2, ctx="a"), 0)
-    conn.receive(chunk(b"\x01\x00", ctx="a"), 0)
-    conn.receive(word("there.", 0.25, 0.5, ctx="a"), 0)
-    ev = conn.receive(complete(ctx="a"), 0)
+    end_input(conn, a)
+    recv(conn, word("Hi", 0.0, 0.2, ctx="a"), 0)
+    recv(conn, chunk(b"\x01\x00", ctx="a"), 0)
+    recv(conn, word("there.", 0.25, 0.5, ctx="a"), 0)
+    ev = recv(conn, complete(ctx="a"), 0)
     assert [type(e) for e in ev] == [ContextEnded]
     assert ev[0].reason == "complete"
     assert conn.next_deadline() is None
@@ -292,17 +323,17 @@ def test_complete_while_timed_words_are_missing_waits_for_the_next_release():
     conn = TTSConnection(OPTS, end_grace_s=0.3)
     a = conn.start_context("a")
     conn.push_text(a, "One. Two.")
-    conn.end_input(a)
-    conn.receive(word("One.", 0.0, 0.2, rid="r1", ctx="a"), 0)
-    conn.receive(chunk(b"\x01\x00", rid="r1", ctx="a"), 0)
-    assert conn.receive(complete(rid="r1", ctx="a"), 1.0) == []
+    end_input(conn, a)
+    recv(conn, word("One.", 0.0, 0.2, rid="r1", ctx="a"), 0)
+    recv(conn, chunk(b"\x01\x00", rid="r1", ctx="a"), 0)
+    assert recv(conn, complete(rid="r1", ctx="a"), 1.0) == []
     assert conn.next_deadline() == pytest.approx(1.0 + MISSING_WORDS_GRACE_S)
-    assert conn.poll(1.5) == []
-    ev = conn.receive(chunk(b"\x02\x00", rid="r2", ctx="a"), 1.5)  # next release: no end
+    assert poll(conn, 1.5) == []
+    ev = recv(conn, chunk(b"\x02\x00", rid="r2", ctx="a"), 1.5)  # next release: no end
     assert audio_of(ev) == b"\x02\x00"
     assert conn.next_deadline() is None
-    conn.receive(word("Two.", 0.0, 0.2, rid="r2", ctx="a"), 1.6)
-    ended = conn.receive(complete(rid="r2", ctx="a"), 2.0)
+    recv(conn, word("Two.", 0.0, 0.2, rid="r2", ctx="a"), 1.6)
+    ended = recv(conn, complete(rid="r2", ctx="a"), 2.0)
     assert [(type(e), e.reason) for e in ended] == [(ContextEnded, "complete")]
 
 
@@ -310,11 +341,11 @@ def test_an_untimed_complete_ends_after_the_grace_once_the_audio_fits_the_text()
     conn = TTSConnection(OPTS, end_grace_s=0.3, words_for_end_detection=False)
     a = conn.start_context("a")
     conn.push_text(a, "One. Two.")
-    conn.end_input(a)
-    conn.receive(chunk(SECOND_OF_AUDIO, rid="r1", ctx="a"), 0)
-    assert conn.receive(complete(rid="r1", ctx="a"), 1.0) == []
+    end_input(conn, a)
+    recv(conn, chunk(SECOND_OF_AUDIO, rid="r1", ctx="a"), 0)
+    assert recv(conn, complete(rid="r1", ctx="a"), 1.0) == []
     assert conn.next_deadline() == pytest.approx(1.3)
-    ended = conn.poll(1.31)
+    ended = poll(conn, 1.31)
     assert [(type(e), e.reason) for e in ended] == [(ContextEnded, "grace")]
 
 
@@ -325,11 +356,11 @@ def test_untimed_punctuation_after_the_last_word_gets_the_usual_wait(tail):
     conn = TTSConnection(OPTS, end_grace_s=0.3)
     a = conn.start_context("a")
     conn.push_text(a, f"Hi there{tail}")
-    conn.end_input(a)
-    conn.receive(word("Hi", 0.0, 0.2, ctx="a"), 0)
-    conn.receive(word("there", 0.25, 0.5, ctx="a"), 0)
-    conn.receive(chunk(SECOND_OF_AUDIO, ctx="a"), 0)
-    assert conn.receive(complete(ctx="a"), 1.0) == []
+    end_input(conn, a)
+    recv(conn, word("Hi", 0.0, 0.2, ctx="a"), 0)
+    recv(conn, word("there", 0.25, 0.5, ctx="a"), 0)
+    recv(conn, chunk(SECOND_OF_AUDIO, ctx="a"), 0)
+    assert recv(conn, complete(ctx="a"), 1.0) == []
     assert conn.next_deadline() == pytest.approx(1.3)
 
 
@@ -337,11 +368,11 @@ def test_a_late_frame_after_a_grace_end_is_counted_and_lengthens_the_grace():
     conn = TTSConnection(OPTS, end_grace_s=0.1, words_for_end_detection=False)
     a = conn.start_context("a")
     conn.push_text(a, "One.")
-    conn.end_input(a)
-    conn.receive(chunk(SECOND_OF_AUDIO, ctx="a"), 0)
-    conn.receive(complete(ctx="a"), 0)
-    assert isinstance(conn.poll(0.2)[0], ContextEnded)
-    assert conn.receive(chunk(b"\x02\x00", ctx="a"), 0.3) == []
+    end_input(conn, a)
+    recv(conn, chunk(SECOND_OF_AUDIO, ctx="a"), 0)
+    recv(conn, complete(ctx="a"), 0)
+    assert isinstance(poll(conn, 0.2)[0], ContextEnded)
+    assert recv(conn, chunk(b"\x02\x00", ctx="a"), 0.3) == []
     assert conn.stats.late_frames == 1
     assert conn.end_grace_s == pytest.approx(0.2)
 
@@ -350,11 +381,11 @@ def test_pause_inside_a_context_never_ends_it():
     conn = TTSConnection(OPTS, end_grace_s=0.1)
     a = conn.start_context("a")
     conn.push_text(a, "Long text.")
-    conn.end_input(a)
-    conn.receive(chunk(b"\x01\x00", ctx="a"), 0)
+    end_input(conn, a)
+    recv(conn, chunk(b"\x01\x00", ctx="a"), 0)
     assert conn.next_deadline() is None  # no complete yet: nothing to time out
-    assert conn.poll(100.0) == []
-    ev = conn.receive(chunk(b"\x02\x00", ctx="a"), 101.0)
+    assert poll(conn, 100.0) == []
+    ev = recv(conn, chunk(b"\x02\x00", ctx="a"), 101.0)
     assert audio_of(ev) == b"\x02\x00"
 
 
@@ -362,10 +393,10 @@ def test_socket_closed_after_complete_ends_the_context():
     conn = TTSConnection(OPTS, words_for_end_detection=False)
     a = conn.start_context("a")
     conn.push_text(a, "One.")
-    conn.end_input(a)
-    conn.receive(chunk(b"\x01\x00", ctx="a"), 0)
-    conn.receive(complete(ctx="a"), 0)
-    ev = conn.connection_lost(1000, "")
+    end_input(conn, a)
+    recv(conn, chunk(b"\x01\x00", ctx="a"), 0)
+    recv(conn, complete(ctx="a"), 0)
+    ev = lost(conn, 1000, "")
     assert [type(e) for e in ev] == [ContextEnded]
     assert not conn.reusable
 
@@ -374,8 +405,8 @@ def test_socket_closed_mid_context_fails_it_retryably():
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")
     conn.push_text(a, "One.")
-    conn.receive(chunk(b"\x01\x00", ctx="a"), 0)
-    (ev,) = conn.connection_lost(1006, "reset")
+    recv(conn, chunk(b"\x01\x00", ctx="a"), 0)
+    (ev,) = lost(conn, 1006, "reset")
     assert isinstance(ev, ContextFailed)
     assert ev.error.kind is ErrorKind.CONNECTION and ev.error.retryable
     assert ev.audio_received is True
@@ -386,8 +417,8 @@ def test_error_frame_fails_only_its_context():
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")
     conn.push_text(a, "x")
-    (ev,) = conn.receive(
-        json.dumps({"status": "error", "message": "Invalid Voice ID", "context_id": "a"}), 0
+    (ev,) = recv(
+        conn, json.dumps({"status": "error", "message": "Invalid Voice ID", "context_id": "a"}), 0
     )
     assert isinstance(ev, ContextFailed)
     assert ev.error.message == "Invalid Voice ID (voice_id 'magnus' with model lightning_v3.1)"
@@ -401,7 +432,8 @@ def test_error_frame_fails_only_its_context():
 
 def test_idle_timeout_notice_with_nothing_active():
     conn = TTSConnection(OPTS)
-    (ev,) = conn.receive(
+    (ev,) = recv(
+        conn,
         json.dumps(
             {"status": "error", "message": "Connection timed out after 60 seconds of inactivity"}
         ),
@@ -415,15 +447,15 @@ def test_idle_timeout_ends_contexts_that_got_their_complete():
     conn = TTSConnection(OPTS, words_for_end_detection=False)
     a = conn.start_context("a")
     conn.push_text(a, "One.")
-    conn.end_input(a)
-    conn.receive(chunk(b"\x01\x00"), 0)
-    conn.receive(complete(), 0)  # no echo, grace pending
+    end_input(conn, a)
+    recv(conn, chunk(b"\x01\x00"), 0)
+    recv(conn, complete(), 0)  # no echo, grace pending
     b = conn.start_context("b")
     conn.push_text(b, "Two.")  # held: a is unresolved
     idle = json.dumps(
         {"status": "error", "message": "Connection timed out after 1 seconds of inactivity"}
     )
-    ev = conn.receive(idle, 0.1)
+    ev = recv(conn, idle, 0.1)
     assert [type(e) for e in ev] == [ContextEnded, ContextFailed, ConnectionFailed]
     assert ev[0].context_id == "a" and ev[0].reason == "idle after complete"
     assert ev[1].context_id == "b" and ev[1].error.retryable and not ev[1].audio_received
@@ -434,7 +466,7 @@ def test_malformed_frame_fails_the_active_context_retryably():
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")
     conn.push_text(a, "x")
-    (ev,) = conn.receive('{"status": "chunk", "data": {"audio"', 0)
+    (ev,) = recv(conn, '{"status": "chunk", "data": {"audio"', 0)
     assert isinstance(ev, ContextFailed) and ev.error.retryable
 
 
@@ -442,9 +474,9 @@ def test_binary_and_unknown_frames_are_ignored_with_a_reason():
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")
     conn.push_text(a, "x")
-    (ev,) = conn.receive(b"\x00\x01", 0)
+    (ev,) = recv(conn, b"\x00\x01", 0)
     assert isinstance(ev, FrameIgnored) and "binary" in ev.reason
-    (ev,) = conn.receive('{"status": "ping"}', 0)
+    (ev,) = recv(conn, '{"status": "ping"}', 0)
     assert isinstance(ev, FrameIgnored) and "ping" in ev.reason
     assert conn.context_state(a) is ContextState.OPEN
 
@@ -453,8 +485,8 @@ def test_odd_bytes_are_carried_not_dropped():
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")
     conn.push_text(a, "x")
-    ev = conn.receive(chunk(b"\x01\x02\x03", ctx="a"), 0)
-    ev += conn.receive(chunk(b"\x04", ctx="a"), 0)
+    ev = recv(conn, chunk(b"\x01\x02\x03", ctx="a"), 0)
+    ev += recv(conn, chunk(b"\x04", ctx="a"), 0)
     assert audio_of(ev) == b"\x01\x02\x03\x04"
     assert [e.sample_offset for e in ev if isinstance(e, AudioReceived)] == [0, 1]
 
@@ -465,7 +497,7 @@ def test_ulaw_output_is_decoded_to_pcm():
     conn = TTSConnection(OPTS.with_changes(output_format="ulaw"))
     a = conn.start_context("a")
     conn.push_text(a, "x")
-    ev = conn.receive(chunk(b"\x00\x7f\xff", ctx="a"), 0)
+    ev = recv(conn, chunk(b"\x00\x7f\xff", ctx="a"), 0)
     assert audio_of(ev) == ulaw_decode(b"\x00\x7f\xff")
 
 
@@ -474,11 +506,11 @@ def test_words_are_placed_on_the_context_timeline_with_spacing():
     a = conn.start_context("a")
     conn.push_text(a, "Hello  world. ")
     conn.push_text(a, "Again.")
-    conn.end_input(a)
-    ev = conn.receive(word("Hello", 0.0, 0.3, rid="r1", ctx="a"), 0)
-    ev += conn.receive(chunk(b"\x00\x00" * 24000, rid="r1", ctx="a"), 0)  # 1 s of audio
-    ev += conn.receive(word("world.", 0.4, 0.8, rid="r1", ctx="a"), 0)
-    ev += conn.receive(word("Again.", 0.1, 0.5, rid="r2", ctx="a"), 0)  # clock restarted
+    end_input(conn, a)
+    ev = recv(conn, word("Hello", 0.0, 0.3, rid="r1", ctx="a"), 0)
+    ev += recv(conn, chunk(b"\x00\x00" * 24000, rid="r1", ctx="a"), 0)  # 1 s of audio
+    ev += recv(conn, word("world.", 0.4, 0.8, rid="r1", ctx="a"), 0)
+    ev += recv(conn, word("Again.", 0.1, 0.5, rid="r2", ctx="a"), 0)  # clock restarted
     words = [e.word for e in ev if isinstance(e, WordReceived)]
     assert "".join(w.spaced for w in words) == "Hello  world. Again."
     assert [(w.start, w.end) for w in words] == [(0.0, 0.3), (0.4, 0.8), (1.1, 1.5)]
@@ -487,7 +519,7 @@ def test_words_are_placed_on_the_context_timeline_with_spacing():
 def test_empty_context_ends_without_sending():
     conn = TTSConnection(OPTS)
     a = conn.start_context("a")
-    (ev,) = conn.end_input(a)
+    (ev,) = end_input(conn, a)
     assert isinstance(ev, ContextEnded) and ev.reason == "empty"
     assert conn.data_to_send() == []
 
@@ -498,10 +530,10 @@ def test_one_shot_synthesis_message():
     (msg,) = sent(conn)
     assert msg["text"] == "Hello world." and "continue" not in msg
     assert msg["request_id"] == ctx
-    ev = conn.receive(chunk(b"\x01\x00", rid="q", ext=ctx), 0)
-    ev += conn.receive(word("Hello", 0, 0.1, rid="q"), 0)
-    ev += conn.receive(word("world.", 0.1, 0.2, rid="q"), 0)
-    ev += conn.receive(complete(rid="q"), 0)
+    ev = recv(conn, chunk(b"\x01\x00", rid="q", ext=ctx), 0)
+    ev += recv(conn, word("Hello", 0, 0.1, rid="q"), 0)
+    ev += recv(conn, word("world.", 0.1, 0.2, rid="q"), 0)
+    ev += recv(conn, complete(rid="q"), 0)
     assert isinstance(ev[-1], ContextEnded)
 
 
@@ -510,7 +542,7 @@ def test_legacy_protocol():
     a = conn.start_context()
     conn.push_text(a, "Hi ")
     conn.push_text(a, "there.")
-    conn.end_input(a)
+    end_input(conn, a)
     msgs = sent(conn)
     assert [(m["continue"], m["flush"]) for m in msgs] == [
         (True, False),
@@ -518,12 +550,12 @@ def test_legacy_protocol():
         (False, True),
     ]
     assert "context_id" not in msgs[0]
-    conn.receive(chunk(b"\x01\x00"), 0)
-    (ev,) = conn.receive(complete(), 0)
+    recv(conn, chunk(b"\x01\x00"), 0)
+    (ev,) = recv(conn, complete(), 0)
     assert isinstance(ev, ContextEnded)
     b = conn.start_context()
     conn.push_text(b, "x")
-    conn.cancel(b)
+    cancel(conn, b)
     assert not conn.reusable  # no cancel message in the legacy protocol: close the socket
 
 
@@ -570,14 +602,14 @@ action = st.one_of(
 def apply(conn: TTSConnection, kind: str, arg, now: float):
     """Carry out one drawn action on ``conn``; its events."""
     if kind == "frame":
-        return conn.receive(arg, now)
+        return recv(conn, arg, now)
     if kind == "cancel":
-        return conn.cancel(arg, now)
+        return cancel(conn, arg, now)
     if kind == "end":
-        return conn.end_input(arg)
+        return end_input(conn, arg)
     if kind == "poll":
-        return conn.poll(now + arg)
-    return conn.connection_lost(1006, "x")
+        return poll(conn, now + arg)
+    return lost(conn, 1006, "x")
 
 
 @settings(max_examples=300, deadline=None)
@@ -686,9 +718,9 @@ def test_ordinary_audio_takes_the_shortcut():
     conn = TTSConnection(OPTS)
     conn.start_context("a")
     conn.push_text("a", "Hello")
-    conn.receive(chunk(b"\x01\x02", ctx="a"), 0.0)
+    recv(conn, chunk(b"\x01\x02", ctx="a"), 0.0)
     conn._apply = None  # the general path would fail loudly from here on
-    events = conn.receive(chunk(b"\x03\x04", ctx="a"), 0.0)
+    events = recv(conn, chunk(b"\x03\x04", ctx="a"), 0.0)
     assert events == [AudioReceived("a", b"\x03\x04", 1)]
 
 
@@ -699,7 +731,7 @@ def test_held_contexts_go_as_soon_as_the_server_is_seen_to_echo_ids():
     b = conn.start_context("b")
     conn.push_text(b, "Second.")
     assert [m["text"] for m in sent(conn)] == ["First."]  # b waits: routing by order
-    conn.receive(chunk(b"\x01\x00", rid="ra", ext="a"), 0)
+    recv(conn, chunk(b"\x01\x00", rid="ra", ext="a"), 0)
     assert [m["text"] for m in sent(conn)] == ["Second."]
 
 
@@ -708,7 +740,7 @@ def test_a_refused_voice_is_named_in_the_error():
     a = conn.start_context("a")
     conn.push_text(a, "Hello.")
     frame = json.dumps({"status": "error", "message": "Invalid Voice ID", "context_id": "a"})
-    (failed,) = conn.receive(frame, 0)
+    (failed,) = recv(conn, frame, 0)
     assert isinstance(failed, ContextFailed)
     assert "'nosuchvoice'" in failed.error.message and "lightning_v3.1" in failed.error.message
     assert failed.error.kind is ErrorKind.INVALID_INPUT

@@ -22,6 +22,7 @@ from smallest_core.endpoints import (
 from smallest_core.errors import (
     ErrorKind,
     ProtocolError,
+    ProtocolMisuse,
     SmallestError,
     connection_error,
     decode_json,
@@ -145,6 +146,7 @@ __all__ = [
     "PcmDecoder",
     "Pong",
     "ProtocolError",
+    "ProtocolMisuse",
     "Resampler",
     "ResponseDeadline",
     "STTError",

@@ -98,6 +98,13 @@ class ProtocolError(SmallestError):
         super().__init__(message, kind=ErrorKind.PROTOCOL, body=body)
 
 
+class ProtocolMisuse(RuntimeError):
+    """A command the protocol object cannot take in its state: a bug in the caller, not a
+    server error (text after the context's input ended, an unknown or duplicate id, a
+    new context on a closed connection...). The message names what was wrong and what
+    is allowed."""
+
+
 def decode_json(data: str | bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Any:
     """``json.loads`` for server data: malformed, oversized (over ``max_bytes``) or too
     deeply nested input raises :class:`ProtocolError`, never ``RecursionError``."""

@@ -9,10 +9,13 @@ answered by ``interrupted``; the socket stays open. ``user_audio`` (the caller's
 and audio) conditions later turns on the conversation. English only, no word timestamps.
 
 Commands (:meth:`LightningV4Session.speak`, ``interrupt``, ``add_user_turn``, ``end``)
-queue messages and return nothing; :meth:`~LightningV4Session.receive` takes each frame;
-:meth:`~LightningV4Session.events` and :meth:`~LightningV4Session.data_to_send` drain
-what resulted. Binary audio belongs to the turn the last ``turn_start`` named; audio of a
-turn the caller interrupted is dropped and counted, never handed to another turn.
+queue messages and return nothing (``speak`` returns the new turn's id);
+:meth:`~LightningV4Session.receive` takes each frame; :meth:`~LightningV4Session.events`
+and :meth:`~LightningV4Session.data_to_send` drain what resulted. A command the session
+cannot take (a turn on a closed session, a duplicate turn id) raises
+:class:`~smallest_core.errors.ProtocolMisuse`. Binary audio belongs to the turn the last
+``turn_start`` named; audio of a turn the caller interrupted is dropped and counted, never
+handed to another turn.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from smallest_core.endpoints import Endpoints
 from smallest_core.errors import (
     ErrorKind,
     ProtocolError,
+    ProtocolMisuse,
     SmallestError,
     classify_message,
     decode_json,
@@ -175,10 +179,6 @@ class _Turn:
     dropped_bytes: int = 0
 
 
-class SessionError(RuntimeError):
-    """A command the session cannot carry out in its state (misuse, not a server error)."""
-
-
 class LightningV4Session:
     """Protocol state of one Lightning v4 live session."""
 
@@ -218,7 +218,7 @@ class LightningV4Session:
         check_text(text)
         tid = turn_id or uuid.uuid4().hex[:16]
         if tid in self._turns:
-            raise SessionError(f"turn {tid!r} already exists in this session")
+            raise ProtocolMisuse(f"turn {tid!r} already exists in this session: ids must be new")
         turn = _Turn(tid, text)
         self._turns[tid] = turn
         if not text.strip():
@@ -308,7 +308,9 @@ class LightningV4Session:
     # ---------------------------------------------------------------- internals
     def _check_open(self) -> None:
         if self.closed:
-            raise SessionError("the Lightning v4 session is closed")
+            raise ProtocolMisuse(
+                "the Lightning v4 session is closed: speak and add user turns on a new one"
+            )
 
     def _live_turns(self) -> list[_Turn]:
         return [t for t in self._turns.values() if t.state not in _TURN_OVER]

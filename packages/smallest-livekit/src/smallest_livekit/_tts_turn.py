@@ -138,7 +138,8 @@ class _Turn:
             for text in self.texts:
                 _push_text(protocol, ctx, text)
             if self.input_ended:
-                self._handle(protocol.end_input(ctx), sock, reused)
+                protocol.end_input(ctx)
+                sock.dispatch()  # an empty context's end reaches the inbox
                 self.closing_sent = True
             await self.send(sock, bool(self.texts))
             await self._loop(sock, ctx, reused)
@@ -187,11 +188,10 @@ class _Turn:
                 self._time_out(sock, ctx)
             elif item is _INPUT_ENDED:
                 self.input_ended = True
-                events = protocol.end_input(ctx)
+                protocol.end_input(ctx)
+                sock.dispatch()  # an empty context's end reaches the inbox
                 self.closing_sent = True
                 await self.send(sock, False)
-                if self._handle(events, sock, reused):
-                    return
             elif self._handle([item], sock, reused):
                 return
 

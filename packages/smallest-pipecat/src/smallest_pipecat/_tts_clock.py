@@ -149,7 +149,8 @@ class ResponseClock(_Base):
         expired = [ctx for ctx, due in self._owed(conn) if now >= due]
         for ctx in expired:
             self._forget(ctx)
-            await self._handle_events(conn.cancel(ctx.core_id))
+            conn.cancel(ctx.core_id)
+            await self._handle_events(conn.events())
             error = SmallestError(
                 f"no answer from the server within {limit:g} s", kind=ErrorKind.TIMEOUT
             )

@@ -73,7 +73,8 @@ class TTSReceiver(ResponseClock):
                     message = await ws.recv()
             except TimeoutError:
                 now = loop.time()
-                await self._handle_events(conn.poll(now))
+                conn.poll(now)
+                await self._handle_events(conn.events())
                 self._keep_owed_contexts_alive(conn, now)
                 if await self._fail_silent_contexts(conn, now):
                     # The server stopped answering: this socket is not trusted again.
@@ -90,7 +91,8 @@ class TTSReceiver(ResponseClock):
             finally:
                 self._recv_timeout = None
             completes = conn.stats.completes
-            await self._handle_events(conn.receive(message, loop.time()))
+            conn.receive(message, loop.time())
+            await self._handle_events(conn.events())
             if conn.stats.completes != completes:  # a segment ended: untimed text may go
                 await self._on_segments_complete(conn)
             await self._send_pending(conn)
@@ -99,7 +101,8 @@ class TTSReceiver(ResponseClock):
             self._conn = None
             self._socket_ready.clear()
         await self._call_event_handler("on_disconnected")
-        await self._handle_events(conn.connection_lost(code, reason))
+        conn.connection_lost(code, reason)
+        await self._handle_events(conn.events())
 
     async def _receive_loop(self) -> None:
         """Serve each socket in turn; a closed socket is reopened on demand."""
@@ -266,7 +269,8 @@ class TTSReceiver(ResponseClock):
         conn.push_text(fresh.core_id, ctx.text)
         if ctx.closed:
             fresh.closed = True
-            await self._handle_events(conn.end_input(fresh.core_id))
+            conn.end_input(fresh.core_id)
+            await self._handle_events(conn.events())
         await self._send_pending(conn)
         return True
 

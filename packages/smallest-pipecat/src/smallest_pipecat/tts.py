@@ -363,7 +363,8 @@ class SmallestTTSService(TTSReceiver, ReportedFailures, WebsocketTTSService):
         if ctx is None or ctx.closed:
             return
         ctx.closed = True
-        await self._handle_events(ctx.conn.end_input(ctx.core_id))
+        ctx.conn.end_input(ctx.core_id)
+        await self._handle_events(ctx.conn.events())
         await self._send_pending(ctx.conn)
 
     async def on_audio_context_interrupted(self, context_id: str) -> None:
@@ -375,7 +376,8 @@ class SmallestTTSService(TTSReceiver, ReportedFailures, WebsocketTTSService):
             ctx.pending.clear()  # the interrupted turn's audio goes nowhere
             self._by_core_id.pop(ctx.core_id, None)
             conn = ctx.conn
-            await self._handle_events(conn.cancel(ctx.core_id, asyncio.get_running_loop().time()))
+            conn.cancel(ctx.core_id, asyncio.get_running_loop().time())
+            await self._handle_events(conn.events())
             await self._send_pending(conn)
             deadline = conn.next_deadline()
             if deadline is not None:  # e.g. the next turn waits for the cancelled one to go quiet

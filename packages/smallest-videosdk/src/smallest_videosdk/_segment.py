@@ -60,7 +60,8 @@ class Segment:
             socket.protocol.push_text(self.context_id, self.text)
             self._sent(closing=False)
         if self.closed:
-            socket.dispatch(socket.protocol.end_input(self.context_id))
+            socket.protocol.end_input(self.context_id)
+            socket.dispatch()
             self._sent(closing=True)
 
     async def push(self, text: str) -> None:
@@ -75,7 +76,8 @@ class Segment:
         """No more text for this segment."""
         self.closed = True
         if self.socket is not None:
-            self.socket.dispatch(self.socket.protocol.end_input(self.context_id))
+            self.socket.protocol.end_input(self.context_id)
+            self.socket.dispatch()
             self._sent(closing=True)
             await self.socket.send_pending()
 
@@ -83,7 +85,8 @@ class Segment:
         """Drop the context on the server (if it was sent) and wake the player."""
         self.cancelled = True
         if self.socket is not None:
-            self.socket.dispatch(self.socket.protocol.cancel(self.context_id, time.monotonic()))
+            if self.unresolved:  # a context long resolved may be forgotten by the core
+                self.socket.protocol.cancel(self.context_id, time.monotonic())
             self.socket.watch_deadline()
             await self.socket.send_pending()
         self.queue.put_nowait(None)

@@ -1,10 +1,11 @@
 """One Lightning TTS WebSocket: an aiohttp socket, its core :class:`TTSConnection` and the
 task that reads it.
 
-The loop is the whole of the I/O: read a frame → feed the core → hand each event, in
-order and synchronously, to the sink of the context it belongs to → send what the core
-queued → sleep until the next frame or the core's next deadline. Routing, the end of a
-context, dropping a cancelled context's frames and every timer are the core's decisions.
+The loop is the whole of the I/O: read a frame → feed the core → hand each event it
+queued, in order and synchronously, to the sink of the context it belongs to → send what
+the core queued → sleep until the next frame or the core's next deadline. Routing, the
+end of a context, dropping a cancelled context's frames and every timer are the core's
+decisions.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ import aiohttp
 from smallest_core.errors import SmallestError, is_idle_timeout
 from smallest_core.options import TTSOptions
 from smallest_core.redaction import redact
-from smallest_core.tts_connection import (
+from smallest_core.tts_connection import TTSConnection
+from smallest_core.tts_events import (
     AudioReceived,
     ConnectionFailed,
     ContextEnded,
     ContextFailed,
     FrameIgnored,
-    TTSConnection,
     TTSEvent,
 )
 
@@ -97,8 +98,13 @@ class TTSSocket:
         self._sinks.pop(context_id, None)
         self.first_audio_at.pop(context_id, None)
 
-    def dispatch(self, events: list[TTSEvent]) -> None:
-        """Hand each event to its context's sink; note connection-level failures."""
+    def dispatch(self) -> None:
+        """Hand each event the core queued to its context's sink, in order; note
+        connection-level failures. Call after a command that may end a context
+        (``end_input`` of an empty one); :meth:`send_pending` calls it too."""
+        self._hand_out(self.protocol.events())
+
+    def _hand_out(self, events: list[TTSEvent]) -> None:
         for event in events:
             if type(event) is AudioReceived:  # the hot path: one per audio frame
                 context_id = event.context_id
@@ -125,6 +131,7 @@ class TTSSocket:
         so far has been sent. A socket that cannot send fails its contexts (their sinks
         get :class:`ContextFailed`) instead of raising here.
         """
+        self.dispatch()
         queued = self.protocol.data_to_send()
         self._outbox.extend(queued)
         async with self._send_lock:
@@ -137,7 +144,8 @@ class TTSSocket:
                 except (ConnectionError, aiohttp.ClientError) as exc:
                     self._outbox.clear()
                     reason = f"sending failed: {redact(str(exc)) or type(exc).__name__}"
-                    self.dispatch(self.protocol.connection_lost(self.ws.close_code, reason))
+                    self.protocol.connection_lost(self.ws.close_code, reason)
+                    self.dispatch()
                     break
                 del self._outbox[0]
         return len(queued)
@@ -145,11 +153,12 @@ class TTSSocket:
     def time_out(self, context_id: str) -> None:
         """The server owed ``context_id`` audio and sent none in time: the context fails
         (its sink gets :class:`ContextFailed`) and the socket is not used again."""
-        events = self.protocol.time_out(context_id)
+        self.protocol.time_out(context_id)
+        events = self.protocol.events()
         for event in events:
-            if isinstance(event, ContextFailed):
+            if isinstance(event, ContextFailed) and event.context_id == context_id:
                 self.failure = event.error
-        self.dispatch(events)
+        self._hand_out(events)
 
     def watch_deadline(self) -> None:
         """Poll the core at its next deadline even if no frame arrives by then.
@@ -179,7 +188,8 @@ class TTSSocket:
             await self._reader
         with contextlib.suppress(Exception):
             await self.ws.close()
-        self.dispatch(self.protocol.connection_lost(self.ws.close_code, "the socket was closed"))
+        self.protocol.connection_lost(self.ws.close_code, "the socket was closed")
+        self.dispatch()
 
     # ------------------------------------------------------------------ reader
     def _connection_failed(self, error: SmallestError) -> None:
@@ -193,7 +203,8 @@ class TTSSocket:
         self._deadline_timer = None
         if self._reader.done():
             return
-        self.dispatch(self.protocol.poll(time.monotonic()))
+        self.protocol.poll(time.monotonic())
+        self.dispatch()
         if self._deadline_flush is None or self._deadline_flush.done():
             self._deadline_flush = asyncio.create_task(self._send_quietly())
         self.watch_deadline()
@@ -206,7 +217,7 @@ class TTSSocket:
                 await self.send_pending()
 
     async def _read_loop(self) -> None:
-        protocol, ws = self.protocol, self.ws
+        protocol, ws, hand_out = self.protocol, self.ws, self._hand_out
         reason = "the server closed the connection"
         try:
             while True:
@@ -215,7 +226,8 @@ class TTSSocket:
                 try:
                     msg = await ws.receive(timeout=wait)
                 except TimeoutError:
-                    self.dispatch(protocol.poll(time.monotonic()))
+                    protocol.poll(time.monotonic())
+                    self.dispatch()
                     await self._send_quietly()
                     continue
                 if msg.type not in _DATA:
@@ -223,10 +235,11 @@ class TTSSocket:
                         reason = f"the connection failed: {_describe(msg.data)}"
                     break
                 self.last_frame_at = now = time.monotonic()
-                self.dispatch(protocol.receive(msg.data, now))
+                protocol.receive(msg.data, now)
                 # a flood of frames never times out: apply a deadline that passed meanwhile
                 if deadline is not None and deadline <= now:
-                    self.dispatch(protocol.poll(now))
+                    protocol.poll(now)
+                hand_out(protocol.events())
                 await self._send_quietly()
         except asyncio.CancelledError:
             raise
@@ -235,7 +248,8 @@ class TTSSocket:
             reason = f"reader failed: {type(exc).__name__}"
         if self.failure is not None and not is_idle_timeout(self.failure):
             reason = self.failure.message
-        self.dispatch(protocol.connection_lost(ws.close_code, reason))
+        protocol.connection_lost(ws.close_code, reason)
+        self.dispatch()
 
 
 def _describe(data: object) -> str:
