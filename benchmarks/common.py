@@ -1,28 +1,31 @@
-"""Shared types and arithmetic: what a turn delivered, real-time playback, statistics."""
+"""Shared types and arithmetic: what a turn delivered, real-time playback, statistics.
+
+The drivers, their clock and the timed :class:`Turn` live in ``shared/harness/drivers``
+(one hierarchy with the conformance suite); importing this module puts them on the path.
+"""
 
 from __future__ import annotations
 
 import json
 import statistics
-import time
-from dataclasses import dataclass, field
+import sys
+from pathlib import Path
 from typing import Any
 
 from smallest_core import Endpoints
 
-RATE = 24000
-"""Every TTS scenario asks for 24 kHz mono PCM (VideoSDK's fixed track rate)."""
-VOICE = "liam"
+_HARNESS = Path(__file__).resolve().parents[1] / "shared" / "harness"
+if str(_HARNESS) not in sys.path:
+    sys.path.insert(0, str(_HARNESS))
+
+from drivers.base import Driver  # noqa: E402  (needs the path above)
+from drivers.timing import RATE, STALE_WINDOW_S, now, playback  # noqa: E402, F401 (re-exported)
+from drivers.timing import Delivery as Turn  # noqa: E402, F401 (re-exported)
+from emulator_helpers import emulator_key  # noqa: E402
+
+VOICE = Driver.voice
 """A standard Lightning v3.1 voice with documented word timestamps."""
 KEY = "sk_bench"
-STALE_WINDOW_S = 0.5
-"""After a barge-in, how long audio keeps being recorded: what arrives then is stale."""
-
-
-def now() -> float:
-    """The clock every timestamp here uses; the emulator's traces and the shared Pipecat
-    harness use it too."""
-    return time.monotonic()
 
 
 def bare_tts_url(base_url: str) -> str:
@@ -48,46 +51,7 @@ def bare_tts_request(context_id: str, text: str) -> str:
 
 def key(**overrides: Any) -> str:
     """An emulator API key with per-connection overrides (``pause_ms=1000`` ...)."""
-    return ";".join([KEY, *(f"{k}={v}" for k, v in overrides.items())])
-
-
-@dataclass
-class Turn:
-    """What the framework received for one utterance, timestamped on arrival."""
-
-    started: float = 0.0  # first token handed to the framework
-    pushes: list[tuple[float, int]] = field(default_factory=list)  # (time, bytes of PCM)
-    audio: bytearray = field(default_factory=bytearray)
-    words: list[tuple[str, float]] = field(default_factory=list)  # (word, seconds on timeline)
-    word_times: list[tuple[str, float]] = field(default_factory=list)  # (word, wall time)
-
-    def add(self, pcm: bytes) -> None:
-        if pcm:
-            self.pushes.append((now(), len(pcm)))
-            self.audio += pcm
-
-    @property
-    def first_audio(self) -> float | None:
-        return self.pushes[0][0] if self.pushes else None
-
-
-def playback(pushes: list[tuple[float, int]], rate: int = RATE) -> tuple[float, float, float]:
-    """Real-time playback of 16-bit mono ``pushes``: (start, end, dead air) in seconds.
-
-    Playback starts with the first byte; dead air is the time the buffer was empty
-    before everything delivered had been played.
-    """
-    if not pushes:
-        return 0.0, 0.0, 0.0
-    dead = 0.0
-    start = pushes[0][0]
-    end = start
-    for when, size in sorted(pushes):
-        if when > end:
-            dead += when - end
-            end = when
-        end += size / 2 / rate
-    return start, end, dead
+    return emulator_key(KEY, **overrides)
 
 
 def play_time_of(pushes: list[tuple[float, int]], sample: int, rate: int = RATE) -> float:

@@ -31,8 +31,7 @@ from common import (
     percentile,
     quiet,
 )
-from drivers.registry import TTS_DRIVERS
-from drivers.stt import STT_DRIVERS
+from drivers.registry import TTS_DRIVERS, driver
 
 CONC_TEXT = "Your order shipped this morning. It should arrive by Friday afternoon."
 
@@ -220,8 +219,6 @@ async def tts_conc(framework: str, impl: str, url: str, n: int) -> dict[str, Any
 async def stt_conc(framework: str, impl: str, url: str, n: int) -> dict[str, Any]:
     from smallest_emulator.engines.deterministic import synthesize
 
-    ours, official = STT_DRIVERS[framework]
-    cls = ours if impl == "ours" else official
     text = "please check my order status"
     pcm = synthesize(text, 16000).pcm
     proc = psutil.Process()
@@ -240,7 +237,7 @@ async def stt_conc(framework: str, impl: str, url: str, n: int) -> dict[str, Any
         c0, w0 = time.process_time(), now()
         heard = await asyncio.gather(
             *(
-                cls(url, key(transcript=text, trace=f"{run}-{i}")).utterance(
+                driver(framework, impl, url, key(transcript=text, trace=f"{run}-{i}")).utterance(
                     pcm, finalize=True, realtime=True
                 )
                 for i in range(n)

@@ -33,9 +33,9 @@ sys.path.insert(0, str(HERE))
 os.environ.setdefault("SMALLEST_CORE_PURE", "1")
 
 from common import NotSupported, median, quiet  # noqa: E402
+from drivers.base import IMPLS  # noqa: E402
 from drivers.registry import FRAMEWORKS  # noqa: E402
 
-IMPLS = ("ours", "official")
 # scenario -> emulator pacing (0 = unpaced; 2 = twice real time, as the brief asks)
 TTS_PLAN = {
     "first_audio": 0.0,
@@ -56,8 +56,7 @@ async def latency_suite(frameworks: list[str], repeats: int) -> dict[str, Any]:
     """Scenarios 1-7 and 10 against one in-process emulator."""
     import tts_scenarios as S
     from common import key
-    from drivers.registry import TTS_DRIVERS
-    from drivers.stt import STT_DRIVERS
+    from drivers.registry import TTS_DRIVERS, driver
 
     from smallest_emulator import Emulator, EmulatorConfig
     from smallest_emulator.engines.deterministic import synthesize
@@ -86,22 +85,19 @@ async def latency_suite(frameworks: list[str], repeats: int) -> dict[str, Any]:
             emu.config.speed = 0.0
             text = "hello big world"
             pcm = synthesize(text, 16000).pcm
-            for cls in STT_DRIVERS[fw]:
-                res = out["stt"].setdefault(f"{fw}/{cls.impl}", {})
-                if cls.reason:
-                    res["na"] = cls.reason
+            for impl in IMPLS:
+                stt = driver(fw, impl, emu.base_url, key(transcript=text))
+                res = out["stt"].setdefault(f"{fw}/{impl}", {})
+                if stt.stt_reason:
+                    res["na"] = stt.stt_reason
                     continue
                 try:
                     lat = []
                     for _ in range(15):  # STT runs are fast; single-ms medians need many
-                        h = await cls(emu.base_url, key(transcript=text)).utterance(
-                            pcm, finalize=True
-                        )
+                        h = await stt.utterance(pcm, finalize=True)
                         if h.final_at:
                             lat.append(h.final_at - h.finalize_at)
-                    end = await cls(emu.base_url, key(transcript=text)).utterance(
-                        pcm, finalize=False
-                    )
+                    end = await stt.utterance(pcm, finalize=False)
                     res.update(
                         finalize_s=median(lat) if lat else None,
                         finals=len(lat),
@@ -109,7 +105,7 @@ async def latency_suite(frameworks: list[str], repeats: int) -> dict[str, Any]:
                     )
                 except Exception as exc:
                     res["error"] = f"{type(exc).__name__}: {exc}"[:200]
-                log(f"{fw}/{cls.impl} stt: {res}")
+                log(f"{fw}/{impl} stt: {res}")
     return out
 
 
@@ -169,7 +165,7 @@ def _worker_once(mode: str, fw: str, impl: str, url: str, n: float) -> dict[str,
 
 def load_suite(frameworks: list[str], seconds: float, streams: int, repeats: int) -> dict[str, Any]:
     """Metrics 8 and 9: client CPU per audio second, 200 concurrent streams."""
-    from drivers.stt import STT_DRIVERS
+    from drivers.registry import driver
 
     out: dict[str, Any] = {"cpu": {}, "tts_conc": {}, "stt_conc": {}}
     with EmulatorProcess() as url:
@@ -183,9 +179,9 @@ def load_suite(frameworks: list[str], seconds: float, streams: int, repeats: int
                 log(f"{tag} cpu: {out['cpu'][tag]}")
                 out["tts_conc"][tag] = worker("tts-conc", fw, impl, url, streams, repeats)
                 log(f"{tag} {streams} TTS streams: {out['tts_conc'][tag]}")
-                cls = STT_DRIVERS[fw][IMPLS.index(impl)]
-                if cls.reason:
-                    out["stt_conc"][tag] = {"na": cls.reason}
+                reason = driver(fw, impl).stt_reason
+                if reason:
+                    out["stt_conc"][tag] = {"na": reason}
                 else:
                     out["stt_conc"][tag] = worker("stt-conc", fw, impl, url, streams, repeats)
                 log(f"{tag} {streams} STT streams: {out['stt_conc'][tag]}")

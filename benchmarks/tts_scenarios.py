@@ -24,7 +24,7 @@ from common import (
     stale_bytes,
     tokens,
 )
-from drivers.base import TTSDriver
+from drivers.base import Driver
 
 FIRST_SENTENCE = "Hello there, this is the first reply."
 TOKEN_GAP_S = 0.03  # ~33 tokens/s, a typical LLM stream
@@ -62,7 +62,7 @@ async def server_ttfb(emu: Any, repeats: int) -> float:
     return median(times)
 
 
-async def first_audio(make: Callable[..., TTSDriver], emu: Any, repeats: int) -> dict[str, Any]:
+async def first_audio(make: Callable[..., Driver], emu: Any, repeats: int) -> dict[str, Any]:
     async with make(emu.base_url, key()) as d:
         await d.warm()
         samples = []
@@ -74,7 +74,7 @@ async def first_audio(make: Callable[..., TTSDriver], emu: Any, repeats: int) ->
     return {"first_audio_s": median(samples), "samples": samples}
 
 
-async def dead_air(make: Callable[..., TTSDriver], emu: Any, repeats: int) -> dict[str, Any]:
+async def dead_air(make: Callable[..., Driver], emu: Any, repeats: int) -> dict[str, Any]:
     toks = tokens(REPLY_3)
     async with make(emu.base_url, key()) as d:
         await d.warm()
@@ -85,7 +85,7 @@ async def dead_air(make: Callable[..., TTSDriver], emu: Any, repeats: int) -> di
     return {"dead_air_s": median(dead), "samples": dead}
 
 
-async def back_to_back(make: Callable[..., TTSDriver], emu: Any, repeats: int) -> dict[str, Any]:
+async def back_to_back(make: Callable[..., Driver], emu: Any, repeats: int) -> dict[str, Any]:
     gaps = []
     async with make(emu.base_url, key()) as d:
         await d.warm()
@@ -98,7 +98,7 @@ async def back_to_back(make: Callable[..., TTSDriver], emu: Any, repeats: int) -
     return {"gap_s": median(gaps), "samples": gaps}
 
 
-async def word_error(make: Callable[..., TTSDriver], emu: Any, repeats: int) -> dict[str, Any]:
+async def word_error(make: Callable[..., Driver], emu: Any, repeats: int) -> dict[str, Any]:
     errors: list[float] = []
     missing = 0
     async with make(emu.base_url, key(), words=True) as d:
@@ -144,7 +144,7 @@ async def word_error(make: Callable[..., TTSDriver], emu: Any, repeats: int) -> 
     return {"word_error_s": median(errors), "missing_words": missing, "samples": errors}
 
 
-async def barge_in(make: Callable[..., TTSDriver], emu: Any, repeats: int) -> dict[str, Any]:
+async def barge_in(make: Callable[..., Driver], emu: Any, repeats: int) -> dict[str, Any]:
     stale, reconnects, stops = [], [], []
     async with make(emu.base_url, key()) as d:
         await d.warm()
@@ -167,7 +167,7 @@ async def barge_in(make: Callable[..., TTSDriver], emu: Any, repeats: int) -> di
     }
 
 
-async def sockets(make: Callable[..., TTSDriver], emu: Any, repeats: int) -> dict[str, Any]:
+async def sockets(make: Callable[..., Driver], emu: Any, repeats: int) -> dict[str, Any]:
     opened = _ws_opened(emu)
     async with make(emu.base_url, key()) as d:
         for i in range(10):
@@ -175,7 +175,7 @@ async def sockets(make: Callable[..., TTSDriver], emu: Any, repeats: int) -> dic
     return {"sockets": _ws_opened(emu) - opened}
 
 
-async def pause_loss(make: Callable[..., TTSDriver], emu: Any, repeats: int) -> dict[str, Any]:
+async def pause_loss(make: Callable[..., Driver], emu: Any, repeats: int) -> dict[str, Any]:
     lost = []
     extra = []
     async with make(emu.base_url, key(pause_ms=1000, pause_after_chunks=3)) as d:

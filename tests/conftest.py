@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).parent
-for path in (HERE, HERE.parent / "shared" / "harness"):  # drivers; the Pipecat harness
+for path in (HERE, HERE.parent / "shared" / "harness"):  # the shared drivers and harness
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 

@@ -9,15 +9,14 @@ from array import array
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from drivers import DRIVERS, Driver
+from emulator_helpers import emulator_key, expected_pcm  # noqa: F401 (scenarios import it here)
 from loguru import logger as loguru_logger
 
 from smallest_emulator import Emulator, EmulatorConfig
 from smallest_emulator.config import PROFILES
-from smallest_emulator.engines.deterministic import releases_pcm
 
 SECRET = "sk_conformance_SECRET_1234"
 """The fake key every scenario uses, so any leak of it anywhere is recognisable."""
@@ -54,10 +53,8 @@ async def emu() -> AsyncIterator[Emulator]:
 
 
 def key(profile: str = "default", **overrides: Any) -> str:
-    """The emulator key grammar; values are percent-encoded (a key holds no whitespace)."""
-    parts = [SECRET, f"profile={profile}"]
-    parts += [f"{k}={quote(str(v), safe='|.,_-')}" for k, v in overrides.items()]
-    return ";".join(parts)
+    """The secret with a profile and per-connection overrides (the emulator key grammar)."""
+    return emulator_key(SECRET, profile, **overrides)
 
 
 def ws_records(emu: Emulator) -> list[Any]:
@@ -83,13 +80,6 @@ def turn_records(emu: Emulator, texts: list[str]) -> list[Any]:
         )
         out.append(matches[-1])
     assert i == len(records), "the emulator received contexts no turn asked for"
-    return out
-
-
-def expected_pcm(record: Any) -> bytes:
-    """The record's audio recomputed from its releases by the deterministic engine."""
-    out = releases_pcm(record.releases, record.sample_rate, voice_id=record.voice_id)
-    assert out == bytes(record.pcm), "the emulator's record differs from its engine"
     return out
 
 

@@ -56,6 +56,7 @@ async def test_error_frame_mid_stream(emu: Emulator, driver: Driver, profile: st
     first = next(r for r in emu.tts_log if r.text.strip() == TEXT)
     assert bytes(first.pcm).startswith(results[0].audio)  # what played is the turn's own
     assert results[0].error.attempts == 1  # audio was played: never replayed
+    assert len(results[0].reported) == 1, results[0].reported  # reported once
     await _recovers(emu, driver, results)
 
 
@@ -140,6 +141,7 @@ async def test_unauthorized_key(emu: Emulator, driver: Driver):
     err = results[0].error
     _check_error(driver, results[0], "Invalid API key")
     assert err.status_code == 401 and err.retryable is False and err.attempts == 1
+    assert len(results[0].reported) == 1, results[0].reported
     assert emu.tts_log == []
 
 
@@ -152,6 +154,7 @@ async def test_invalid_voice(emu: Emulator, driver: Driver, profile: str):
     _check_error(driver, results[0], "Invalid Voice ID")
     assert "'nobody'" in err.message  # the service does not say which voice: we do
     assert err.retryable is False and results[0].audio == b""
+    assert err.attempts <= 1 and len(results[0].reported) == 1, results[0].reported  # no retry
     assert [r.text.strip() for r in emu.tts_log] == [AFTER]  # nothing synthesized for it
     await _recovers(emu, driver, results)
 
@@ -171,6 +174,7 @@ async def test_idle_timeout_close_is_transparent(emu: Emulator, driver: Driver):
     )
     for res, rec in zip(results, turn_records(emu, [TEXT, AFTER]), strict=True):
         assert res.error is None and res.audio == expected_pcm(rec)
+        assert res.reported == [], res.reported  # nothing reported either
     assert emu.ws_connections.per_route.get("tts") == 2
 
 

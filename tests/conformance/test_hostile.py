@@ -85,6 +85,7 @@ async def test_socket_goes_silent_after_one_context(emu: Emulator, driver: Drive
         _exact(server, results[2], texts[2])
         (last,) = server.contexts_for(AFTER)
         assert last.connection > server.contexts_for(TEXT)[0].connection, "the silent socket"
+        assert server.connections.get("tts") == 2, "the silent socket is replaced once"
 
 
 async def test_redirected_upgrade_never_carries_the_key(emu: Emulator, driver: Driver):
@@ -110,6 +111,7 @@ async def test_http_200_that_is_not_audio(driver: Driver, mode: str, message: st
     _native(driver, res)
     assert res.error is not None and message.lower() in res.error.message.lower(), res.error
     assert res.audio == b"", f"{len(res.audio)} bytes of a non-audio body were played"
+    assert len(res.reported) == 1, res.reported  # reported once
 
 
 async def test_absurd_word_timestamp_is_ignored(emu: Emulator, driver: Driver):

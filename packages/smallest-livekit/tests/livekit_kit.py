@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import quote
 
 import pytest
+from emulator_helpers import emulator_key
+from emulator_helpers import expected_pcm as record_pcm
 from livekit.agents import tts, utils
 
 from smallest_emulator import Emulator, EmulatorConfig
 from smallest_emulator.config import PROFILES
-from smallest_emulator.engines.deterministic import releases_pcm
 
 ALL_PROFILES = list(PROFILES)
 
@@ -40,17 +40,12 @@ def key(profile: str = "default", **overrides: Any) -> str:
     """
     if profile == "close-after-complete":
         overrides = {"complete_mode": "per-context", **overrides}
-    parts = ["sk_test", f"profile={profile}"]
-    parts += [f"{k}={quote(str(v), safe='|,:')}" for k, v in overrides.items()]
-    return ";".join(parts)
+    return emulator_key("sk_test", profile, **overrides)
 
 
 def expected_pcm(emu: Emulator, record_index: int = -1) -> bytes:
     """The audio the deterministic engine produces for a record's releases, recomputed."""
-    rec = emu.tts_log[record_index]
-    out = releases_pcm(rec.releases, rec.sample_rate, voice_id=rec.voice_id)
-    assert out == bytes(rec.pcm), "emulator record differs from the deterministic engine"
-    return out
+    return record_pcm(emu.tts_log[record_index])
 
 
 def assert_spoke(emu: Emulator, text: str, record_index: int = -1) -> None:

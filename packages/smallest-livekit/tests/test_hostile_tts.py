@@ -65,22 +65,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-# 1 ------------------------------------------------------------------------------------
-async def test_a_socket_that_went_silent_is_not_reused() -> None:
-    server = TTSServer(answer_per_socket=1)  # one context per socket, then silence
-    async with serve({("GET", TTS_WS): server.handle}) as url:
-        engine = TTS(api_key=SECRET, base_url=url)
-        try:
-            first = await _speak(engine, "First turn.", wait=0.5)
-            with pytest.raises(APITimeoutError):
-                await _speak(engine, "Second turn.", wait=0.5)
-            third = await _speak(engine, "Third turn.", wait=0.5)
-        finally:
-            await engine.aclose()
-    assert first and third  # both answered turns played audio
-    assert server.connections == 2  # the silent socket was replaced once
-
-
+# 1 (a socket gone silent: tests/conformance/test_hostile.py) ----------------------------
 # 2 ------------------------------------------------------------------------------------
 async def test_a_frame_announcing_an_absurd_size_closes_the_socket() -> None:
     async def huge(request: web.Request, _ws: web.WebSocketResponse, _cid: str) -> bool:

@@ -39,69 +39,6 @@ async def test_streamed_audio_is_byte_exact(emu: Emulator, profile: str) -> None
     assert events[-1].is_final
 
 
-@pytest.mark.parametrize("profile", ALL_PROFILES)
-async def test_ten_turns_share_one_socket(emu: Emulator, profile: str) -> None:
-    engine = TTS(api_key=key(profile), base_url=emu.base_url)
-    try:
-        for turn in range(10):
-            events = await speak(engine, [f"Turn {turn} says", " hello."])
-            assert_spoke(emu, f"Turn {turn} says hello.")
-            assert frames_pcm(events) == expected_pcm(emu)
-    finally:
-        await engine.aclose()
-    assert len(emu.tts_log) == 10
-    opened = emu.ws_connections.per_route.get("tts")
-    if profile == "close-after-complete":  # the server ends every socket; one spare is kept
-        assert opened in (10, 11)
-    else:
-        assert opened == 1
-    assert opened - engine.sockets_opened in (0, 1)  # a spare may be cut off by aclose()
-
-
-@pytest.mark.parametrize("profile", ALL_PROFILES)
-async def test_barge_in_cancels_and_leaks_nothing(emu: Emulator, profile: str) -> None:
-    emu.config.speed = 20.0  # paced, so the first turn is still speaking when cut off
-    engine = TTS(api_key=key(profile), base_url=emu.base_url)
-    try:
-        long_text = " ".join(f"Sentence number {i} is rather long." for i in range(30))
-        stream = engine.stream()
-        stream.push_text(long_text)
-        stream.end_input()
-        got = 0
-        async for _ev in stream:
-            got += 1
-            if got == 2:
-                break
-        await stream.aclose()  # barge-in
-        first = emu.tts_log[-1]
-
-        events = await speak(engine, ["Second", " turn", " now."])
-        second = emu.tts_log[-1]
-    finally:
-        await engine.aclose()
-    assert first is not second
-    assert first.cancelled  # cancel_request reached the server
-    assert_spoke(emu, "Second turn now.")
-    assert frames_pcm(events) == expected_pcm(emu)  # 0 stale bytes in the next turn
-    if profile != "close-after-complete":
-        assert emu.ws_connections.per_route.get("tts") == 1  # 0 reconnects
-
-
-@pytest.mark.parametrize("profile", ALL_PROFILES)
-async def test_server_pause_loses_no_tail(emu: Emulator, profile: str) -> None:
-    engine = TTS(api_key=key(profile, pause_ms=1000, pause_after_chunks=3), base_url=emu.base_url)
-    text = ["One sentence here.", " Another one follows.", " And the last one ends it."]
-    try:
-        events = await speak(engine, text)
-    finally:
-        await engine.aclose()
-    assert_spoke(emu, "".join(text))
-    expected = expected_pcm(emu)
-    got = frames_pcm(events)
-    assert len(got) == len(expected)  # 0 bytes lost
-    assert got == expected
-
-
 async def test_first_audio_reaches_the_emitter_quickly(emu: Emulator) -> None:
     engine = TTS(api_key=key(), base_url=emu.base_url)
     try:

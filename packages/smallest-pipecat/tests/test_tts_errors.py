@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from pipecat.frames.frames import TTSSpeakFrame, TTSStartedFrame, TTSUpdateSettingsFrame
 from pipecat_pipeline import Harness
-from tts_common import make_tts, synthesized
+from tts_common import key, make_tts, synthesized
 
 from smallest_emulator import Emulator
 from smallest_pipecat import SmallestTTSService
@@ -16,9 +16,8 @@ SECOND = "But the next one works fine."
 
 
 async def test_midstream_error_then_recovery(emulator: Emulator, profile: str) -> None:
-    tts = make_tts(
-        emulator, key="sk_test;error_after_chunks=2;error_message=Synthesis%20backend%20failed"
-    )
+    overrides = {"error_after_chunks": 2, "error_message": "Synthesis backend failed"}
+    tts = make_tts(emulator, key=key(**overrides))
     async with Harness(tts) as h:
         await h.send(TTSSpeakFrame(FIRST))
         await h.wait_for(lambda: len(h.stops()) == 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from emulator_helpers import emulator_key
 from pipecat.frames.frames import TTSAudioRawFrame
 from pipecat.transcriptions.language import Language
 
@@ -10,6 +11,11 @@ from smallest_pipecat import SmallestTTSService
 
 VOICE = "liam"
 """A documented word-timestamp voice: every emulator profile times its words."""
+
+
+def key(profile: str | None = None, **overrides: object) -> str:
+    """An emulator key (``profile=`` omitted: the emulator's own) with per-connection overrides."""
+    return emulator_key("sk_test", profile, **overrides)
 
 
 def make_tts(

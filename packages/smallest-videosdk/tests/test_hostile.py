@@ -232,33 +232,6 @@ async def test_a_slow_text_source_is_not_a_server_timeout(
 # ---------------------------------------------------------------- 4: 200 that is not audio
 
 
-@pytest.mark.parametrize(
-    ("content_type", "body", "message"),
-    [
-        ("text/html", "<html><body><h1>Scheduled maintenance</h1></body></html>", "maintenance"),
-        ("application/json", '{"error": "Quota exhausted for this month"}', "Quota exhausted"),
-    ],
-)
-async def test_http_200_that_is_not_audio_is_an_error(
-    content_type: str, body: str, message: str
-) -> None:
-    async def not_audio(tiny: Tiny, request: web.Request) -> web.StreamResponse:
-        return web.Response(body=body.encode(), headers={"Content-Type": content_type})
-
-    async with Tiny(not_audio) as tiny:
-        tts, track = _tts(tiny.url, enable_streaming=False)
-        errors: list[str] = []
-        tts.on("error", lambda e: errors.append(e))
-        try:
-            with pytest.raises(SmallestError) as failed:
-                await bounded(tts.synthesize("Hello there."))
-        finally:
-            await tts.aclose()
-    assert message in failed.value.message
-    assert len(errors) == 1 and message in errors[0]
-    assert track.audio == bytearray()
-
-
 # ---------------------------------------------------------------- 5: closed, bad text
 
 

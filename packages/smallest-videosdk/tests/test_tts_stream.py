@@ -88,21 +88,6 @@ async def test_flush_marker_closes_the_context_and_starts_a_new_one(
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-async def test_a_one_second_server_pause_loses_nothing(emu: Emulator, profile: str) -> None:
-    tts, track = make_tts(emu, profile, overrides={"pause_ms": 1000, "pause_after_chunks": 3})
-    try:
-        started = time.monotonic()
-        await bounded(tts.synthesize(tokens(*THREE_SENTENCES, FlushMarker())))
-        assert time.monotonic() - started >= 1.0
-        expected = context_audio(emu)
-        lost = len(expected) - len(track.audio)
-        print(f"[measure] profile={profile} bytes_lost_under_1s_pause={lost}")
-        assert bytes(track.audio) == expected
-    finally:
-        await tts.aclose()
-
-
-@pytest.mark.parametrize("profile", PROFILES)
 async def test_interrupt_cancels_on_the_server_and_leaks_nothing(
     emu: Emulator, profile: str
 ) -> None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from emulator_helpers import emulator_key
 from videosdk.agents import FlushMarker, audio_format
 
 from smallest_emulator import Emulator, EmulatorConfig
@@ -68,8 +69,8 @@ async def emu() -> AsyncIterator[Emulator]:
 
 
 def key_for(profile: str, **overrides: Any) -> str:
-    parts = ["sk_test", f"profile={profile}"] + [f"{k}={v}" for k, v in overrides.items()]
-    return ";".join(parts)
+    """An emulator key selecting ``profile`` with per-connection overrides."""
+    return emulator_key("sk_test", profile, **overrides)
 
 
 def make_tts(emu: Emulator, profile: str = "default", **kw: Any) -> tuple[SmallestAITTS, FakeTrack]:

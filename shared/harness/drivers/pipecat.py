@@ -6,14 +6,17 @@ task is cancelled as the frame passes, so it also stands for task cancellation).
 ``ErrorFrame``s travelling upstream.
 Pipecat services do not retry a request themselves (the pipeline carries on and the next
 turn reconnects), so ``attempts`` is what ``server_attempts`` counts during the turn.
+Held open for the benchmarks, the same driver runs ours or Pipecat's own Smallest service
+(``impl``) in one pipeline, frames timestamped by the harness's recorders.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipecat.frames.frames import (
     ErrorFrame,
@@ -25,6 +28,8 @@ from pipecat.frames.frames import (
     STTUpdateSettingsFrame,
     TranscriptionFrame,
     TTSAudioRawFrame,
+    TTSSpeakFrame,
+    TTSStoppedFrame,
     TTSTextFrame,
     TTSUpdateSettingsFrame,
     UserStoppedSpeakingFrame,
@@ -35,7 +40,6 @@ from pipecat.transcriptions.language import Language
 from pipecat_pipeline import Harness
 
 from smallest_core import SmallestError
-from smallest_emulator import Emulator
 from smallest_pipecat import (
     SmallestHttpTTSService,
     SmallestLightningV4TTSService,
@@ -44,8 +48,12 @@ from smallest_pipecat import (
 )
 
 from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult, server_attempts
+from .timing import RATE as TIMED_RATE
+from .timing import STALE_WINDOW_S, STT_RATE, Delivery, Heard, now, paced, stt_frames
 
-RATE = 16000
+if TYPE_CHECKING:
+    from smallest_emulator import Emulator
+
 _SETTING_NAMES = {"voice_id": "voice", "speed": "speed", "language": "language"}
 
 
@@ -118,7 +126,7 @@ class PipecatDriver(Driver):
             settings=SmallestTTSService.Settings(voice=self.voice, language=Language.EN),
         )
         results: list[TurnResult] = []
-        async with Harness(service, in_rate=RATE) as p:
+        async with Harness(service, in_rate=STT_RATE) as p:
             read: set[str] = set()  # context ids of the turns already read
             for i, t in enumerate(turns):
                 results.append(await self._turn(emu, p, t, timeout_s, read))
@@ -198,7 +206,7 @@ class PipecatDriver(Driver):
             settings=SmallestHttpTTSService.Settings(voice=self.voice, language=Language.EN),
         )
         result = TurnResult(b"")
-        async with Harness(service, in_rate=RATE) as p:
+        async with Harness(service, in_rate=STT_RATE) as p:
             await p.send(LLMFullResponseStartFrame(), LLMTextFrame(text))
             await p.send(LLMFullResponseEndFrame())
             await p.wait_until(lambda: bool(p.stops() or p.errors()), timeout_s * 3)
@@ -222,13 +230,13 @@ class PipecatDriver(Driver):
             base_url=base_url,
             settings=SmallestSTTService.Settings(language=Language.EN),
         )
-        silence = bytes(RATE // 50 * 2)
+        silence = bytes(STT_RATE // 50 * 2)
         loop = asyncio.get_running_loop()
-        async with Harness(service, in_rate=RATE) as p:
+        async with Harness(service, in_rate=STT_RATE) as p:
             await p.send(VADUserStartedSpeakingFrame())
             deadline = loop.time() + seconds
             while loop.time() < deadline:
-                await p.send(InputAudioRawFrame(silence, RATE, 1))
+                await p.send(InputAudioRawFrame(silence, STT_RATE, 1))
                 await asyncio.sleep(0.02)
             await p.send(VADUserStoppedSpeakingFrame(), UserStoppedSpeakingFrame())
             await p.end()
@@ -251,7 +259,7 @@ class PipecatDriver(Driver):
             settings=SmallestSTTService.Settings(language=Language.EN),
         )
         result = STTResult([], [])
-        async with Harness(service, in_rate=RATE) as p:
+        async with Harness(service, in_rate=STT_RATE) as p:
             for n, pcm in enumerate(segments):
                 await p.send(VADUserStartedSpeakingFrame(), *_frames(pcm))
                 last = n == len(segments) - 1
@@ -283,7 +291,7 @@ class PipecatDriver(Driver):
         service = SmallestLightningV4TTSService(api_key=api_key, base_url=emu.base_url)
         results: list[TurnResult] = []
         read: set[str] = set()
-        async with Harness(service, in_rate=RATE) as p:
+        async with Harness(service, in_rate=STT_RATE) as p:
             for i, text in enumerate(texts):
                 read |= {f.context_id for f in p.down.of(TTSAudioRawFrame)}
                 p.down.clear()
@@ -328,7 +336,7 @@ class PipecatDriver(Driver):
         )
         result = STTResult([], [])
         outputs: list[dict[str, Any]] = []
-        async with Harness(service, in_rate=RATE) as p:
+        async with Harness(service, in_rate=STT_RATE) as p:
             await p.send(VADUserStartedSpeakingFrame(), *_frames(pcm))
             await p.send(VADUserStoppedSpeakingFrame(), UserStoppedSpeakingFrame())
             await p.wait_until(lambda: bool(p.down.of(TranscriptionFrame)), 10)
@@ -342,7 +350,133 @@ class PipecatDriver(Driver):
             result.error = _failure(errors[0], 1)
         return result, outputs
 
+    # -- one pipeline held open, every frame timestamped (benchmarks) -------------------
+
+    def _make_tts(self) -> Any:
+        if self.official:
+            from pipecat.services.smallest import tts as official
+
+            return official.SmallestTTSService(
+                api_key=self.api_key,
+                base_url=self.base_url.replace("http://", "ws://", 1),
+                sample_rate=TIMED_RATE,
+                word_timestamps=self.words,
+                settings=official.SmallestTTSService.Settings(
+                    voice=self.voice, model="lightning_v3.1", language=Language.EN
+                ),
+            )
+        return SmallestTTSService(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            sample_rate=TIMED_RATE,
+            word_timestamps=self.words,
+            settings=SmallestTTSService.Settings(
+                voice=self.voice, model="lightning_v3.1", language=Language.EN
+            ),
+        )
+
+    async def __aenter__(self) -> PipecatDriver:
+        self._h = Harness(self._make_tts(), out_rate=TIMED_RATE, upstream=False)
+        await self._h.__aenter__()
+        return self
+
+    async def close(self) -> None:
+        await self._h.__aexit__(None, None, None)
+
+    def _deliveries(self, start: int) -> dict[str, Delivery]:
+        """Frames since ``start`` grouped by audio context, in order of first appearance."""
+        out: dict[str, Delivery] = {}
+        for seen in self._h.down.seen[start:]:
+            t, f = seen.at, seen.frame
+            cid = getattr(f, "context_id", None)
+            if isinstance(f, TTSAudioRawFrame) and cid:
+                d = out.setdefault(cid, Delivery())
+                d.pushes.append((t, len(f.audio)))
+                d.audio += f.audio
+            elif isinstance(f, TTSTextFrame) and cid and f.pts is not None:
+                # a word may come before its context's first audio
+                out.setdefault(cid, Delivery()).words.append((f.text, f.pts / 1e9))
+        return out
+
+    def _stopped(self, start: int) -> int:
+        return len(self._h.down.of(TTSStoppedFrame, start))
+
+    async def turn(self, tokens: list[str], gap_s: float = 0.0) -> Delivery:
+        h = self._h
+        start = len(h.down.seen)
+        t0 = now()
+        await h.send(LLMFullResponseStartFrame())
+        for i, tok in enumerate(tokens):
+            if i and gap_s:
+                await asyncio.sleep(gap_s)
+            await h.send(LLMTextFrame(tok))
+        await h.send(LLMFullResponseEndFrame())
+        await h.wait_for(lambda: self._stopped(start) >= 1)
+        spoken = [d for d in self._deliveries(start).values() if d.pushes]
+        d = spoken[0] if spoken else Delivery()
+        d.started = t0
+        return d
+
+    async def pair(self, first: str, second: str) -> list[Delivery]:
+        start = len(self._h.down.seen)
+        t0 = now()
+        await self._h.send(TTSSpeakFrame(first), TTSSpeakFrame(second))
+        await self._h.wait_for(lambda: self._stopped(start) >= 2)
+        spoken = [d for d in self._deliveries(start).values() if d.pushes]
+        for d in spoken:
+            d.started = t0
+        return spoken
+
+    async def barge(self, tokens: list[str], cut_after_bytes: int) -> tuple[Delivery, float, float]:
+        h = self._h
+        start = len(h.down.seen)
+        t0 = now()
+        await h.send(TTSSpeakFrame("".join(tokens)))
+        await h.wait_for(lambda: h.down.audio_bytes_since(start) >= cut_after_bytes)
+        cut = now()
+        await h.send(InterruptionFrame())
+        returned = now()
+        await h.wait_for(lambda: bool(h.down.of(InterruptionFrame, start)))
+        await asyncio.sleep(STALE_WINDOW_S)  # anything stale arrives now
+        d = next(iter(self._deliveries(start).values()))
+        d.started = t0
+        return d, cut, returned
+
+    def _make_stt(self) -> Any:
+        if self.official:
+            from pipecat.services.smallest import stt as official
+
+            return official.SmallestSTTService(
+                api_key=self.api_key, base_url=self.base_url.replace("http://", "ws://", 1)
+            )
+        return SmallestSTTService(api_key=self.api_key, base_url=self.base_url)
+
+    async def utterance(self, pcm: bytes, *, finalize: bool, realtime: bool = False) -> Heard:
+        heard = Heard()
+        h = Harness(self._make_stt(), in_rate=STT_RATE, upstream=False)
+
+        def final() -> bool:
+            got = [s for s in h.down.timed(TranscriptionFrame) if s.frame.text]
+            if got and not heard.final_at:
+                heard.final_at, heard.final_text = got[0].at, got[0].frame.text
+            return bool(got)
+
+        async with h:
+            await h.send(VADUserStartedSpeakingFrame())
+            async for f in paced(stt_frames(pcm), realtime):
+                await h.send(InputAudioRawFrame(audio=f, sample_rate=STT_RATE, num_channels=1))
+            heard.finalize_at = now()
+            if finalize:
+                await h.send(VADUserStoppedSpeakingFrame())
+                with contextlib.suppress(TimeoutError):
+                    await h.wait_for(final, within=8)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await h.end(within=10)
+                final()
+        return heard
+
 
 def _frames(pcm: bytes, ms: int = 20) -> list[InputAudioRawFrame]:
-    step = RATE * 2 * ms // 1000
-    return [InputAudioRawFrame(pcm[i : i + step], RATE, 1) for i in range(0, len(pcm), step)]
+    step = STT_RATE * 2 * ms // 1000
+    return [InputAudioRawFrame(pcm[i : i + step], STT_RATE, 1) for i in range(0, len(pcm), step)]

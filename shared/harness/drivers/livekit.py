@@ -4,15 +4,19 @@ Barge-in is what an AgentSession does: stop reading the segment and ``aclose()``
 cancel the task that consumes it (its ``async with`` then closes the stream).
 Retries are LiveKit's own (``APIConnectOptions``); every attempt emits an ``error`` event,
 so ``attempts`` is the number of those events.
+Held open for the benchmarks, the same driver speaks through ours or the official plugin
+(``impl``) on one aiohttp session of its own, as one agent job has.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from livekit import rtc
 from livekit.agents import (
     APIConnectOptions,
@@ -25,12 +29,15 @@ from livekit.agents import (
 )
 from livekit.agents.types import USERDATA_TIMED_TRANSCRIPT
 
-from smallest_emulator import Emulator
+from smallest_core import Endpoints
 from smallest_livekit import STT, TTS, LightningV4TTS
 
 from .base import Caps, Driver, Failure, STTResult, Turn, TurnResult
+from .timing import RATE as TIMED_RATE
+from .timing import STT_RATE, Delivery, Heard, feed, now, paced, stt_frames
 
-RATE = 16000
+if TYPE_CHECKING:
+    from smallest_emulator import Emulator
 
 
 def _pcm(ev: tts.SynthesizedAudio) -> bytes:
@@ -183,10 +190,10 @@ class LiveKitDriver(Driver):
             engine.on("error", lambda ev: errors.append(f"{ev!r}"))
             stream = engine.stream()  # LiveKit's default connect options: what users get
             silence = rtc.AudioFrame(
-                data=bytes(RATE // 10 * 2),
-                sample_rate=RATE,
+                data=bytes(STT_RATE // 10 * 2),
+                sample_rate=STT_RATE,
                 num_channels=1,
-                samples_per_channel=RATE // 10,
+                samples_per_channel=STT_RATE // 10,
             )
 
             async def feed() -> None:
@@ -321,13 +328,138 @@ class LiveKitDriver(Driver):
                 await engine.aclose()
         return result, outputs
 
+    # -- one plugin held open, every chunk timestamped (benchmarks) ----------------------
+
+    def _make_tts(self) -> Any:
+        if self.official:
+            from livekit.plugins import smallestai
+
+            return smallestai.TTS(
+                api_key=self.api_key,
+                model="lightning_v3.1",
+                voice_id=self.voice,
+                sample_rate=TIMED_RATE,
+                word_timestamps=self.words,
+                base_url=f"{self.base_url}/waves/v1",
+                ws_url=Endpoints.resolve(self.base_url).tts_ws(),
+                http_session=self._session,
+            )
+        return TTS(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            voice_id=self.voice,
+            sample_rate=TIMED_RATE,
+            word_timestamps=self.words,
+            http_session=self._session,
+        )
+
+    async def __aenter__(self) -> LiveKitDriver:
+        self._http = utils.http_context.open()
+        await self._http.__aenter__()
+        # One session per instance, as one agent job has: the job context's shared session
+        # allows 50 connections per host, which would cap a concurrency run at 50.
+        self._session = aiohttp.ClientSession()
+        self._engine = self._make_tts()
+        return self
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._engine.aclose()
+        await self._session.close()
+        await self._http.__aexit__(None, None, None)
+
+    async def warm(self) -> None:
+        await super().warm()
+        if self.official:
+            # it reconnects in the background after a turn (a socket per turn): let that
+            # finish too, so the measured turn starts on a warm socket
+            await asyncio.sleep(0.3)
+
+    @staticmethod
+    def _record(ev: tts.SynthesizedAudio, d: Delivery) -> None:
+        d.add(_pcm(ev))
+        for w in ev.frame.userdata.get(USERDATA_TIMED_TRANSCRIPT, []) or []:
+            start = getattr(w, "start_time", None)
+            if isinstance(start, (int, float)):
+                d.words.append((str(w), float(start)))
+                d.word_times.append((str(w), now()))
+
+    async def turn(self, tokens: list[str], gap_s: float = 0.0) -> Delivery:
+        d = Delivery()
+        stream = self._engine.stream()
+        task = asyncio.ensure_future(feed(stream.push_text, stream.end_input, tokens, gap_s, d))
+        try:
+            async for ev in stream:
+                self._record(ev, d)
+        finally:
+            await task
+            await stream.aclose()
+        return d
+
+    async def barge(self, tokens: list[str], cut_after_bytes: int) -> tuple[Delivery, float, float]:
+        d = Delivery()
+        stream = self._engine.stream()
+        await feed(stream.push_text, stream.end_input, tokens, 0.0, d)
+        cut = returned = 0.0
+        async for ev in stream:
+            self._record(ev, d)
+            if len(d.audio) >= cut_after_bytes:
+                cut = now()
+                await stream.aclose()  # what the agent does on barge-in
+                returned = now()
+                break
+        return d, cut, returned
+
+    def _make_stt(self) -> Any:
+        if self.official:
+            from livekit.plugins import smallestai
+
+            return smallestai.STT(
+                api_key=self.api_key, base_url=f"{self.base_url}/waves/v1", sample_rate=STT_RATE
+            )
+        return STT(api_key=self.api_key, base_url=self.base_url, sample_rate=STT_RATE)
+
+    async def utterance(self, pcm: bytes, *, finalize: bool, realtime: bool = False) -> Heard:
+        heard = Heard()
+        async with utils.http_context.open():
+            engine = self._make_stt()
+            stream = engine.stream()
+
+            async def send() -> None:
+                async for f in paced(stt_frames(pcm), realtime):
+                    stream.push_frame(rtc.AudioFrame(f, STT_RATE, 1, len(f) // 2))
+                heard.finalize_at = now()
+                if finalize:
+                    stream.flush()
+                else:
+                    stream.end_input()
+
+            task = asyncio.ensure_future(send())
+            try:
+                async with asyncio.timeout(8):
+                    async for ev in stream:
+                        if ev.type == stt.SpeechEventType.FINAL_TRANSCRIPT:
+                            text = ev.alternatives[0].text if ev.alternatives else ""
+                            if text and not heard.final_at:
+                                heard.final_at, heard.final_text = now(), text
+                                if finalize:
+                                    break
+            except TimeoutError:
+                pass
+            finally:
+                await task
+                await stream.aclose()
+                with contextlib.suppress(Exception):
+                    await engine.aclose()
+        return heard
+
 
 def _frames(pcm: bytes, ms: int = 100) -> list[rtc.AudioFrame]:
-    step = RATE * ms // 1000 * 2
+    step = STT_RATE * ms // 1000 * 2
     return [
         rtc.AudioFrame(
             data=pcm[i : i + step],
-            sample_rate=RATE,
+            sample_rate=STT_RATE,
             num_channels=1,
             samples_per_channel=len(pcm[i : i + step]) // 2,
         )

@@ -3,6 +3,15 @@
 A scenario talks to a driver only; a driver drives its framework's REAL classes the way
 that framework does (LiveKit streams, a Pipecat pipeline, VideoSDK's synthesize/interrupt).
 A new adapter is one new driver module registered in :mod:`drivers`.
+
+Two ways to use one driver:
+
+* conformance and soak: ``Driver()``, then :meth:`Driver.tts_turns` and friends, each call
+  opening and closing its own plugin against an emulator and checking the caller's text;
+* benchmarks: ``Driver(base_url, api_key, impl="official")`` as an async context manager
+  holding ONE plugin (ours or the official one) across :meth:`Driver.turn`,
+  :meth:`Driver.pair` and :meth:`Driver.barge`, every audio chunk timestamped on arrival
+  (:class:`Delivery`), and :meth:`Driver.utterance` for one timed STT utterance.
 """
 
 from __future__ import annotations
@@ -11,11 +20,15 @@ import abc
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from smallest_emulator import Emulator
-
+from .timing import Delivery, Heard
 from .truth import Received, check_caller_text, emulator_received
+
+if TYPE_CHECKING:
+    from smallest_emulator import Emulator
+
+IMPLS = ("ours", "official")
 
 Word = tuple[str, float, float | None]
 """(text, start, end) on the turn's timeline, in seconds; end None if the framework has none."""
@@ -124,6 +137,68 @@ class Driver(abc.ABC):
     caps: Caps
     voice: str = "liam"
     """A documented word-timestamp voice (every profile times its words)."""
+    words_reason: str | None = None
+    """Why the driven plugin delivers no word timings (benchmarks report n/a), if so."""
+    stt_reason: str | None = None
+    """Why the driven implementation has no STT (benchmarks report n/a), if so."""
+
+    def __init__(
+        self, base_url: str = "", api_key: str = "", *, impl: str = "ours", words: bool = False
+    ) -> None:
+        if impl not in IMPLS:
+            raise ValueError(f"impl must be one of {IMPLS}, not {impl!r}")
+        self.base_url = base_url
+        self.api_key = api_key
+        self.impl = impl
+        self.words = words
+
+    @property
+    def framework(self) -> str:
+        return self.name
+
+    @property
+    def official(self) -> bool:
+        return self.impl == "official"
+
+    # -- one plugin held open across timed turns (benchmarks) ---------------------------
+
+    async def __aenter__(self) -> Driver:
+        """Build the TTS plugin (``impl``) for :meth:`turn`, :meth:`pair`, :meth:`barge`."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close every socket and task the held plugin opened."""
+        raise NotImplementedError
+
+    async def warm(self) -> None:
+        """Prewarm: one short turn, so the next turn starts on an open socket."""
+        await self.turn(["Warm up."])
+
+    async def turn(self, tokens: list[str], gap_s: float = 0.0) -> Delivery:
+        """Stream ``tokens`` (``gap_s`` apart) as one utterance; return when it is done."""
+        raise NotImplementedError
+
+    async def pair(self, first: str, second: str) -> list[Delivery]:
+        """Two utterances back to back, the framework's own way of queueing them."""
+        return [await self.turn([first]), await self.turn([second])]
+
+    async def barge(self, tokens: list[str], cut_after_bytes: int) -> tuple[Delivery, float, float]:
+        """Start a turn, interrupt it once ``cut_after_bytes`` arrived.
+
+        Returns everything delivered (before and after the interrupt), the time of the
+        interrupt and the time the interrupt call returned.
+        """
+        raise NotImplementedError
+
+    async def utterance(self, pcm: bytes, *, finalize: bool, realtime: bool = False) -> Heard:
+        """One 16 kHz utterance through the STT (``impl``): ``finalize`` asks for the final,
+        else the stream ends; when the finalize was sent and the first final arrived."""
+        raise NotImplementedError
+
+    # -- one call, one plugin, checked against the caller's input (conformance, soak) ---
 
     @abc.abstractmethod
     def build_tts(self, *, api_key: str | None, base_url: str | None, **options: Any) -> Any:

@@ -6,6 +6,8 @@ tokens ended by a ``FlushMarker``. Errors are emitted as ``"error"`` and raised 
 own; ``attempts`` is what ``server_attempts`` counts during the turn.
 VideoSDK's ``word_spoken`` event carries no times: it fires when playback reaches the word,
 so a word's time is when its event fired, measured from the first audio pushed to the track.
+Held open for the benchmarks, the same driver speaks through ours or the official plugin
+(``impl``) onto the same track, which timestamps every push.
 """
 
 from __future__ import annotations
@@ -14,12 +16,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from videosdk.agents import FlushMarker, SpeechEventType, STTResponse, audio_format
 
 from smallest_core import SmallestError
-from smallest_emulator import Emulator
 from smallest_videosdk import SmallestAISTT, SmallestAITTS, SmallestAITTSV4
 
 from .base import (
@@ -32,24 +33,30 @@ from .base import (
     sentences,
     server_attempts,
 )
+from .timing import RATE as TIMED_RATE
+from .timing import STALE_WINDOW_S, STT_RATE, Delivery, Heard, now, paced, playback, stt_frames
 
-RATE = 16000
+if TYPE_CHECKING:
+    from smallest_emulator import Emulator
 
 
 class _Track:
     """VideoSDK's agent track, as the pipeline uses it: async add_new_bytes, sync interrupt."""
 
-    sample_rate = 24000
+    sample_rate = TIMED_RATE
 
     def __init__(self) -> None:
         self.audio = bytearray()
         self.grew = asyncio.Event()
         self.first_at: float | None = None
+        self.delivery = Delivery()
+        """The current timed turn (benchmarks): every push, timestamped."""
 
     async def add_new_bytes(self, audio_data: bytes) -> None:
         if self.first_at is None:
             self.first_at = time.monotonic()
         self.audio += audio_data
+        self.delivery.add(bytes(audio_data))
         self.grew.set()
 
     def interrupt(self) -> None:
@@ -77,6 +84,14 @@ class VideoSDKDriver(Driver):
         retries_in_framework=False,
         stt_reconnect="",
     )
+
+    def __init__(
+        self, base_url: str = "", api_key: str = "", *, impl: str = "ours", words: bool = False
+    ) -> None:
+        super().__init__(base_url, api_key, impl=impl, words=words)
+        if self.official:
+            self.words_reason = "the official plugin emits no word timestamps"
+            self.stt_reason = "videosdk-plugins-smallestai has no STT"
 
     def build_tts(
         self, *, api_key: str | None, base_url: str | None, **options: Any
@@ -249,12 +264,12 @@ class VideoSDKDriver(Driver):
         self, *, api_key: str, base_url: str, seconds: float
     ) -> tuple[Failure | None, list[str]]:
         audio_format.reset()
-        audio_format.publish(RATE, 1)
+        audio_format.publish(STT_RATE, 1)
         stt = SmallestAISTT(api_key=api_key, base_url=base_url)
         errors: list[str] = []
         stt.on("error", lambda message: errors.append(str(message)))
         failure: Failure | None = None
-        silence = bytes(RATE // 50 * 2)
+        silence = bytes(STT_RATE // 50 * 2)
         try:
             async with asyncio.timeout(seconds):
                 while True:
@@ -282,7 +297,7 @@ class VideoSDKDriver(Driver):
         reconnect_between: bool = False,
     ) -> STTResult:
         audio_format.reset()
-        audio_format.publish(RATE, 1)
+        audio_format.publish(STT_RATE, 1)
         stt = SmallestAISTT(api_key=api_key, base_url=base_url or emu.base_url)
         result = STTResult([], [])
         got = asyncio.Event()
@@ -300,7 +315,7 @@ class VideoSDKDriver(Driver):
         stt.on_stt_transcript(on_transcript)
         try:
             for n, pcm in enumerate(segments):
-                step = RATE // 50 * 2
+                step = STT_RATE // 50 * 2
                 for i in range(0, len(pcm), step):
                     await stt.process_audio(pcm[i : i + step])
                 await stt.flush()
@@ -363,7 +378,7 @@ class VideoSDKDriver(Driver):
         self, emu: Emulator, pcm: bytes, *, api_key: str
     ) -> tuple[STTResult, list[dict[str, Any]]]:
         audio_format.reset()
-        audio_format.publish(RATE, 1)
+        audio_format.publish(STT_RATE, 1)
         stt = SmallestAISTT(api_key=api_key, base_url=emu.base_url, model="pulse-2")
         result = STTResult([], [])
         outputs: list[dict[str, Any]] = []
@@ -378,7 +393,7 @@ class VideoSDKDriver(Driver):
 
         stt.on_stt_transcript(on_transcript)
         try:
-            step = RATE // 50 * 2
+            step = STT_RATE // 50 * 2
             for i in range(0, len(pcm), step):
                 await stt.process_audio(pcm[i : i + step])
             await stt.flush()
@@ -388,3 +403,109 @@ class VideoSDKDriver(Driver):
         if errors:
             result.error = Failure("error event", errors[0], None, 1)
         return result, outputs
+
+    # -- one plugin held open, every push timestamped (benchmarks) ----------------------
+
+    def _make_tts(self) -> Any:
+        if self.official:
+            from videosdk.plugins import smallestai
+
+            return smallestai.SmallestAITTS(
+                api_key=self.api_key,
+                base_url=f"{self.base_url}/waves/v1",
+                voice_id=self.voice,
+                sample_rate=TIMED_RATE,
+            )
+        return SmallestAITTS(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            voice_id=self.voice,
+            sample_rate=TIMED_RATE,
+            word_timestamps=self.words,
+        )
+
+    async def __aenter__(self) -> VideoSDKDriver:
+        self._engine = self._make_tts()
+        self._track = _Track()
+        self._engine.loop = asyncio.get_running_loop()
+        self._engine.audio_track = self._track
+        self._engine.on("word_spoken", self._on_word)
+        return self
+
+    def _on_word(self, payload: dict[str, Any]) -> None:
+        self._track.delivery.word_times.append((str(payload.get("word", "")), now()))
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._engine.aclose()
+
+    @staticmethod
+    async def _paced_text(tokens: list[str], gap_s: float, d: Delivery) -> AsyncIterator[Any]:
+        d.started = now()
+        for i, tok in enumerate(tokens):
+            if i and gap_s:
+                await asyncio.sleep(gap_s)
+            yield tok
+        yield FlushMarker()  # the pipeline ends every turn with one
+
+    async def turn(self, tokens: list[str], gap_s: float = 0.0) -> Delivery:
+        d = self._track.delivery = Delivery()
+        self._engine.reset_first_audio_tracking()
+        await self._engine.synthesize(self._paced_text(tokens, gap_s, d))
+        if self.words and d.pushes:  # words are spoken at playback time: wait for them
+            _, end, _ = playback(d.pushes)
+            await asyncio.sleep(max(0.0, end - now()) + 0.05)
+        return d
+
+    async def barge(self, tokens: list[str], cut_after_bytes: int) -> tuple[Delivery, float, float]:
+        track = self._track
+        d = track.delivery = Delivery()
+        self._engine.reset_first_audio_tracking()
+        task = asyncio.ensure_future(self._engine.synthesize(self._paced_text(tokens, 0.0, d)))
+        try:
+            async with asyncio.timeout(30):
+                while len(d.audio) < cut_after_bytes:
+                    track.grew.clear()
+                    await track.grew.wait()
+            cut = now()
+            await self._engine.interrupt()
+            returned = now()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 15)
+            await asyncio.sleep(STALE_WINDOW_S)  # anything stale arrives now
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        return d, cut, returned
+
+    async def utterance(self, pcm: bytes, *, finalize: bool, realtime: bool = False) -> Heard:
+        heard = Heard()
+        engine = SmallestAISTT(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            sample_rate=STT_RATE,
+            input_sample_rate=STT_RATE,
+            input_channels=1,
+        )
+        got = asyncio.Event()
+
+        async def on_transcript(resp: Any) -> None:
+            if resp.event_type == SpeechEventType.FINAL and resp.data and resp.data.text:
+                if not heard.final_at:
+                    heard.final_at, heard.final_text = now(), resp.data.text
+                got.set()
+
+        engine.on_stt_transcript(on_transcript)
+        try:
+            async for f in paced(stt_frames(pcm), realtime):
+                await engine.process_audio(f)
+            heard.finalize_at = now()
+            if finalize:
+                await engine.flush()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(got.wait(), 8)
+        finally:
+            await engine.aclose()  # the end of the stream: close_stream, last final
+        return heard
