@@ -9,113 +9,66 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
-import aiohttp
 from videosdk.agents import FlushMarker
 
 from smallest_core import (
+    DEFAULT_VOICE,
     AudioReceived,
     ContextEnded,
     ContextFailed,
-    ErrorKind,
     ResponseDeadline,
-    SmallestError,
+    TTSConnection,
     TTSOptions,
     WordReceived,
     check_text,
     should_replay,
 )
-from smallest_videosdk._common import Account
+from smallest_core.aio import TTSSocket
 from smallest_videosdk._playback import TrackAudio, WordPacer
 from smallest_videosdk._segment import Segment, Sent
-from smallest_videosdk._tts_socket import TTSSocket, open_socket
+from smallest_videosdk._tts_base import Interrupted, TrackTTS, TurnState
 
 logger = logging.getLogger("smallest_videosdk.tts")
-
-
-class Interrupted(Exception):
-    """Raised inside a turn when :meth:`SmallestAITTS.interrupt` stopped it."""
-
 
 _NOTHING_HELD = object()
 
 
 @dataclass(eq=False)
-class Turn:
+class Turn(TurnState):
     """One ``synthesize()`` call."""
 
     segments: list[Segment] = field(default_factory=list)
-    interrupted: bool = False
-    first_audio: bool = False
     pacer: WordPacer | None = None
-    producer: asyncio.Task[None] | None = None
     affect_pinned: bool = False
     """``synthesize(affect=...)`` was given: :meth:`SmallestAITTS.set_affect` waits."""
 
 
-class SocketTurns:
-    """The WebSocket half of :class:`SmallestAITTS` (a mixin: it uses the TTS's state)."""
+class SocketTurns(TrackTTS[Turn, TTSSocket, TTSOptions]):
+    """The WebSocket half of :class:`SmallestAITTS` (its state is set by that class)."""
 
-    _account: Account
-    _options: TTSOptions
-    _socket: TTSSocket | None
-    _connect_lock: asyncio.Lock
-    _pacers: set[WordPacer]
-    timeout: float
     max_connection_age_sec: float
     idle_timeout_s: int | None
+    _pacers: set[WordPacer]
+    _untimed_voices: set[str]
 
-    if TYPE_CHECKING:
+    def _fits(self, sock: TTSSocket, options: TTSOptions) -> bool:
+        """Usable, and not past its age (a socket still in use is kept until it is idle)."""
+        too_old = time.monotonic() - sock.opened_at > self.max_connection_age_sec
+        return sock.usable and not (too_old and not sock.protocol.busy)
 
-        def _http(self) -> aiohttp.ClientSession: ...
-
-        def _track_rate(self) -> int: ...
-
-        def _note_untimed(self, voice_id: str) -> None: ...
-
-        async def _push(
-            self, turn: Turn, pcm: bytes, source_samples: int | None = None
-        ) -> None: ...
-
-        _word_spoken: Callable[[dict[str, Any]], None]
-
-    async def _live_socket(self) -> TTSSocket:
-        async with self._connect_lock:
-            sock = self._socket
-            if sock is not None:
-                too_old = time.monotonic() - sock.opened_at > self.max_connection_age_sec
-                if sock.usable and not (too_old and not sock.protocol.busy):
-                    return sock
-                await sock.aclose()
-                self._socket = None
-            url = self._account.endpoints.tts_ws(idle_timeout_s=self.idle_timeout_s)
-            sock = await open_socket(
-                self._http(), url, self._account.headers(), self._options, self.timeout
-            )
-            self._socket = sock
-            return sock
-
-    async def _bind(self, turn: Turn, segment: Segment, options: TTSOptions) -> None:
-        """Send ``segment`` (all its text so far) as a new context on a live socket."""
-        sock = await self._live_socket()
-        if turn.interrupted:
-            raise Interrupted
-        segment.bind(sock, options)
-        await sock.send_pending()
-
-    async def _discard(self, sock: TTSSocket) -> None:
-        """Close a socket that may not carry another context."""
-        if self._socket is sock:
-            self._socket = None
-        await sock.aclose()
+    async def _connect(self, options: TTSOptions) -> TTSSocket:
+        url = self._account.endpoints.tts_ws(idle_timeout_s=self.idle_timeout_s)
+        ws = await self._open_ws(url, "the TTS WebSocket")
+        return TTSSocket(ws, TTSConnection(options), logger)
 
     async def _stream_turn(
         self, turn: Turn, text: AsyncIterator[str | FlushMarker], options: TTSOptions
     ) -> None:
-        await self._live_socket()  # before reading text: a refused turn leaves it all unread
+        await self._live(self._options)  # before reading text: a refused turn leaves it all unread
         ready: asyncio.Queue[Segment | None] = asyncio.Queue()
         turn.producer = asyncio.create_task(self._produce(turn, text, ready))
         audio = TrackAudio(options.sample_rate, self._track_rate())
@@ -144,14 +97,10 @@ class SocketTurns:
                     break
                 offset = await self._play_segment(turn, segment, options, audio, offset)
         except Interrupted:
-            if not turn.interrupted and not producer.cancelled():
+            if not turn.interrupted:
                 # A segment cancelled without an interrupt: the text source failed, and its
-                # error is the turn's. The producer may still be on its way out: wait for it.
-                await asyncio.wait({producer}, timeout=self.timeout)
-                if producer.done() and not producer.cancelled():
-                    failure = producer.exception()
-                    if failure is not None:
-                        raise failure from None
+                # error is the turn's. The producer may still be on its way out.
+                await self._raise_text_failure(turn)
             raise
         await producer
         await self._push(turn, audio.finish())
@@ -264,16 +213,54 @@ class SocketTurns:
                     continue
                 raise error
 
+    async def _bind(self, turn: Turn, segment: Segment, options: TTSOptions) -> None:
+        """Send ``segment`` (all its text so far) as a new context on a live socket."""
+        sock = await self._live(self._options)
+        if turn.interrupted:
+            raise Interrupted
+        segment.bind(sock, options)
+        await sock.send_pending()
+
     async def _time_out(self, segment: Segment) -> NoReturn:
-        """The server owed audio and sent nothing: fail the turn and drop the socket."""
+        """The server owed audio and sent nothing: the context fails, and the turn."""
         sock = segment.socket
         if sock is not None:
             sock.time_out(segment.context_id)
-            await self._discard(sock)
-        raise SmallestError(
-            f"no audio from the server within {self.timeout:g}s of the text it was sent",
-            kind=ErrorKind.TIMEOUT,
+        await self._late(sock)
+
+    async def _push(self, turn: Turn, pcm: bytes, source_samples: int | None = None) -> None:
+        """``pcm`` to the track; the pacer learns how many source samples it played."""
+        await super()._push(turn, pcm)
+        if turn.pacer is not None and source_samples:
+            turn.pacer.audio_pushed(source_samples)
+
+    async def _after_turn(self, turn: Turn) -> None:
+        """Cancel the segments still open (a failed turn) and, after an interrupt, its words."""
+        for segment in [s for s in turn.segments if s.unresolved]:
+            await segment.cancel()
+        if turn.interrupted and turn.pacer is not None:
+            turn.pacer.cancel()
+
+    def _cancel_pacers(self) -> None:
+        """Drop every word not yet spoken, of this turn and of turns still playing out."""
+        for pacer in list(self._pacers):
+            pacer.cancel()
+        self._pacers.clear()
+
+    def _note_untimed(self, voice_id: str) -> None:
+        """Say once per voice that its speech comes without ``word_spoken`` events."""
+        if voice_id in self._untimed_voices:
+            return
+        self._untimed_voices.add(voice_id)
+        logger.warning(
+            "the server sent no word timestamps for voice %r, so no word_spoken events are "
+            "emitted for it (the service times words only for some voices, e.g. %r)",
+            voice_id,
+            DEFAULT_VOICE,
         )
+
+    def _word_spoken(self, payload: dict[str, Any]) -> None:
+        self.emit("word_spoken", payload)
 
 
 def _wait(owed: ResponseDeadline, segment: Segment) -> float | None:
