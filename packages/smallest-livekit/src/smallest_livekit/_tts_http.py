@@ -7,26 +7,24 @@ Lightning v3.1 uses ``POST /waves/v1/tts``; Lightning v3.2 its own
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import Any
 
 import aiohttp
 from livekit.agents import APIConnectOptions, APIError, tts, utils
 
 from smallest_core import (
     MAX_ERROR_BODY_BYTES,
-    Affect,
     PcmDecoder,
     SmallestError,
+    TTSOptions,
     error_from_audio_response,
     http_request_body,
     http_request_headers,
 )
 from smallest_core.aio import read_bounded
 
+from ._common import Connection
 from ._errors import http_error, to_api_error, transport_error
-
-if TYPE_CHECKING:
-    from .tts import TTS
 
 NUM_CHANNELS = 1
 _MP3_BYTES_PER_S = 40_000
@@ -45,17 +43,18 @@ class ChunkedStream(tts.ChunkedStream):
     def __init__(
         self,
         *,
-        tts: TTS,
+        tts: tts.TTS[Any],
         input_text: str,
         conn_options: APIConnectOptions,
-        affect: Affect | None = None,
+        conn: Connection,
+        opts: TTSOptions,
     ) -> None:
         super().__init__(tts=tts, input_text=input_text, conn_options=conn_options)
-        self._tts: TTS = tts
-        self._opts = tts.options if affect is None else tts.options.with_changes(affect=affect)
+        self._conn = conn
+        self._opts = opts
 
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
-        opts, conn = self._opts, self._tts._conn
+        opts, conn = self._opts, self._conn
         url = conn.endpoints.tts_http_for(opts.model)
         headers = {**http_request_headers(), **conn.headers()}
         body = http_request_body(opts, self._input_text)

@@ -1,29 +1,46 @@
-"""``stream()`` of :class:`~.tts.TTS`: one segment on a pooled WebSocket (the turn itself
-is driven by :func:`~._tts_turn.run_turn`)."""
+"""``stream()`` of :class:`~.tts.TTS`: one segment on a socket from the TTS's pool.
+
+The stream owns what LiveKit owns in every plugin: its input channel, the pooled socket
+(``ConnectionPool.connection()``: returned after the turn, dropped once it cannot carry
+another, see :mod:`._pooled`) and its tasks (``utils.aio.gracefully_cancel``). The
+context itself is a :class:`~._tts_turn.Turn`. A context that a stale pooled socket lost
+before any audio is sent again on a fresh one (the core's ``should_replay``); LiveKit's
+own ``conn_options.max_retry`` handles every other retryable failure.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import asyncio
+from typing import Any
 
-from livekit.agents import APIConnectOptions, tts, utils
+from livekit.agents import APIConnectionError, APIConnectOptions, tts, utils
 
-from smallest_core import TTSOptions
+from smallest_core import MAX_REPLAYS, TTSOptions
 
-from ._tts_turn import run_turn
-
-if TYPE_CHECKING:
-    from .tts import TTS
+from ._pooled import settle
+from ._tts_socket import TTSSocket
+from ._tts_turn import Replay, Turn
+from .log import logger
 
 NUM_CHANNELS = 1
+_MAX_SOCKETS = MAX_REPLAYS + 4
+"""Sockets one attempt may take: replays, and pooled sockets found closed while idle."""
 
 
 class SynthesizeStream(tts.SynthesizeStream):
     """One segment on a pooled WebSocket; every token is sent as it arrives."""
 
-    def __init__(self, *, tts: TTS, conn_options: APIConnectOptions) -> None:
+    def __init__(
+        self,
+        *,
+        tts: tts.TTS[Any],
+        conn_options: APIConnectOptions,
+        pool: utils.ConnectionPool[TTSSocket],
+        opts: TTSOptions,
+    ) -> None:
         super().__init__(tts=tts, conn_options=conn_options)
-        self._tts: TTS = tts
-        self._opts = tts.ws_options()
+        self._pool = pool
+        self._opts = opts
         self.first_audio_received_at: float | None = None
         """``perf_counter()`` when the socket received this segment's first audio."""
 
@@ -37,31 +54,52 @@ class SynthesizeStream(tts.SynthesizeStream):
             stream=True,
         )
         output_emitter.start_segment(segment_id=segment_id)
-        await run_turn(self, output_emitter)
+        turn = Turn(output_emitter, self._opts, self._conn_options.timeout, self._mark_started)
+        reader = asyncio.create_task(self._read_input(turn), name="smallest.tts.input")
+        try:
+            for _ in range(_MAX_SOCKETS):
+                try:
+                    await self._run_on_pooled_socket(turn)
+                    break
+                except Replay as exc:
+                    logger.debug("sending the segment again on a fresh socket: %s", exc)
+            else:
+                raise APIConnectionError("no usable Smallest TTS socket")
+        finally:
+            await utils.aio.gracefully_cancel(reader)
+            if self.first_audio_received_at is None:
+                self.first_audio_received_at = turn.first_audio_at
         output_emitter.end_segment()
 
-    # hooks used by the turn driver ------------------------------------------
-    @property
-    def owner(self) -> TTS:
-        return self._tts
+    async def _read_input(self, turn: Turn) -> None:
+        async for item in self._input_ch:
+            if isinstance(item, self._FlushSentinel):
+                break
+            turn.push_text(item)
+        turn.end_input()
 
-    @property
-    def opts(self) -> TTSOptions:
-        return self._opts
+    async def _run_on_pooled_socket(self, turn: Turn) -> None:
+        pool = self._pool
+        held: TTSSocket | None = None
+        failed: Exception | asyncio.CancelledError | None = None
+        try:
+            async with pool.connection(timeout=self._conn_options.timeout) as sock:
+                held = sock
+                self._acquire_time = pool.last_acquire_time
+                self._connection_reused = reused = pool.last_connection_reused
+                if not sock.usable:
+                    if reused:  # closed while idle in the pool
+                        raise Replay("a pooled socket had closed")
+                    raise APIConnectionError("the new Smallest TTS socket closed at once")
+                failed = await settle(turn.run_on(sock, reused), lambda: _reusable(sock))
+                if not _reusable(sock):
+                    pool.remove(sock)  # the block's normal exit then keeps it out
+        finally:
+            if held is not None and not _reusable(held):
+                pool.prewarm()  # the next turn should not pay for the handshake
+        if failed is not None:
+            raise failed
 
-    @property
-    def connect_options(self) -> APIConnectOptions:
-        return self._conn_options
 
-    def note_connection(self, reused: bool) -> None:
-        self._acquire_time = self._tts._pool.last_acquire_time
-        self._connection_reused = reused
-
-    def mark_started(self) -> None:
-        self._mark_started()
-
-    def input_channel(self) -> Any:
-        return self._input_ch
-
-    def is_flush(self, item: object) -> bool:
-        return isinstance(item, self._FlushSentinel)
+def _reusable(sock: TTSSocket) -> bool:
+    return sock.usable and not sock.protocol.busy

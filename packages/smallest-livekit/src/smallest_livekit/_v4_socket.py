@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 from livekit.agents import APIError, APITimeoutError
 
-from smallest_core import MAX_FRAME_BYTES, LightningV4Options, LightningV4Session, SmallestError
+from smallest_core import LightningV4Options, LightningV4Session, SmallestError
 from smallest_core.aio import V4Socket
 
 from ._common import Connection
-from ._errors import refused_upgrade, to_api_error, transport_error
+from ._errors import to_api_error
+from ._ws import open_ws
 from .log import logger
 
 __all__ = ["V4Socket", "open_v4_socket", "v4_api_error"]
@@ -32,22 +32,10 @@ def v4_api_error(error: SmallestError) -> APIError:
 
 
 async def open_v4_socket(
-    conn: Connection,
-    session: aiohttp.ClientSession,
-    opts: LightningV4Options,
-    connect_timeout: float,
+    conn: Connection, opts: LightningV4Options, connect_timeout: float
 ) -> V4Socket:
     """Connect and wait for the session to be ready (both ``ready`` messages)."""
-    url = opts.url(conn.endpoints)
-    try:
-        ws = await asyncio.wait_for(
-            session.ws_connect(url, headers=conn.headers(), max_msg_size=MAX_FRAME_BYTES),
-            connect_timeout,
-        )
-    except aiohttp.WSServerHandshakeError as exc:
-        raise await refused_upgrade(conn, url, exc.status) from None
-    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-        raise transport_error(exc, "could not connect to Lightning v4", url=url) from None
+    ws = await open_ws(conn, opts.url(conn.endpoints), connect_timeout, what="Lightning v4")
     sock = V4Socket(ws, LightningV4Session(opts), logger)
     try:
         async with asyncio.timeout(connect_timeout):

@@ -10,9 +10,9 @@ segment abandoned) never reaches this one.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from livekit.agents import APIError, APITimeoutError, tts, utils
+from livekit.agents import APIError, APITimeoutError, tts
 
 from smallest_core import (
     SentenceSegmenter,
@@ -26,21 +26,25 @@ from smallest_core.aio import TurnEvent
 
 from ._v4_socket import V4Socket, v4_api_error
 
-if TYPE_CHECKING:
-    from .lightning_v4 import LightningV4Stream
-
 _INTERRUPT_SEND_TIMEOUT_S = 1.0
 
 
 class V4Segment:
-    """Drive one segment; :meth:`abandon` interrupts whatever of it is still live."""
+    """One segment's turns on ``sock``: text in through :meth:`push_text`/:meth:`flush`/
+    :meth:`end_input`, audio out to ``emitter`` until :meth:`receive` returns;
+    :meth:`abandon` interrupts whatever of it is still live."""
 
     def __init__(
-        self, stream: LightningV4Stream, sock: V4Socket, emitter: tts.AudioEmitter
+        self,
+        sock: V4Socket,
+        emitter: tts.AudioEmitter,
+        timeout: float,
+        on_first_send: Callable[[], None],
     ) -> None:
-        self.stream = stream
         self.sock = sock
         self.emitter = emitter
+        self.timeout = timeout
+        self._on_first_send = on_first_send
         self.live: set[str] = set()
         """Turns spoken by this segment that have not ended."""
         self.turns = 0
@@ -50,21 +54,6 @@ class V4Segment:
         """Set by the sink on every event of this segment's turns, and by the sender."""
         self._failure: APIError | None = None
         self._segmenter = SentenceSegmenter()
-
-    async def run(self) -> None:
-        sender = asyncio.create_task(self._send_loop(), name="smallest.v4.send")
-        receiver = asyncio.create_task(self._recv_loop(), name="smallest.v4.recv")
-        try:
-            done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()  # the first failure
-            await receiver
-        except APIError as exc:
-            if self.audio_pushed:
-                exc.retryable = False  # a retry would play this segment's audio again
-            raise
-        finally:
-            await utils.aio.cancel_and_wait(sender, receiver)
 
     async def abandon(self) -> None:
         """Barge-in: stop this segment's turns on the server, keeping the socket."""
@@ -79,16 +68,16 @@ class V4Segment:
             self.sock.failure = connection_error("Lightning v4 did not take the interrupt")
 
     # ------------------------------------------------------------------ sending
-    async def _send_loop(self) -> None:
-        async for item in self.stream.input_channel():
-            if self.stream.is_flush(item):
-                pieces = self._segmenter.flush()
-            else:
-                pieces = self._segmenter.push(item)
-            for piece in pieces:
-                await self._speak(piece)
+    async def push_text(self, text: str) -> None:
+        for piece in self._segmenter.push(text):
+            await self._speak(piece)
+
+    async def flush(self) -> None:
         for piece in self._segmenter.flush():
             await self._speak(piece)
+
+    async def end_input(self) -> None:
+        await self.flush()
         self._input_done = True
         self._wake.set()
 
@@ -100,7 +89,7 @@ class V4Segment:
         except ValueError as exc:
             raise APIError(f"Lightning v4 cannot send this text: {exc}", retryable=False) from None
         if self.turns == 0:
-            self.stream.mark_started()
+            self._on_first_send()
         turn_id = self.sock.speak(text, self._on_event)
         self.turns += 1
         self.live.add(turn_id)  # text is never blank here, so the turn is still live
@@ -108,9 +97,8 @@ class V4Segment:
         await self.sock.send_pending()
 
     # ------------------------------------------------------------------ receiving
-    async def _recv_loop(self) -> None:
+    async def receive(self) -> None:
         """Until every turn of the segment ended; silence while one is live is a timeout."""
-        timeout = self.stream.connect_options.timeout
         while True:
             if self._failure is not None:
                 raise self._failure
@@ -121,12 +109,12 @@ class V4Segment:
                 await self._wake.wait()
                 continue
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(self.timeout):
                     await self._wake.wait()
             except TimeoutError:
                 self.sock.failure = connection_error("Lightning v4 stopped answering")
                 raise APITimeoutError(
-                    f"no answer from Lightning v4 within {timeout:.1f} s"
+                    f"no answer from Lightning v4 within {self.timeout:.1f} s"
                 ) from None
 
     def _on_event(self, event: TurnEvent) -> None:

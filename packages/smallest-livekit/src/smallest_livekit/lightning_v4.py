@@ -10,6 +10,7 @@ The protocol state is the core's :class:`~smallest_core.LightningV4Session`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import weakref
 from collections import deque
@@ -18,13 +19,21 @@ from typing import Any, Literal
 
 import aiohttp
 from livekit import rtc
-from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, tts, utils
+from livekit.agents import (
+    DEFAULT_API_CONNECT_OPTIONS,
+    APIConnectionError,
+    APIConnectOptions,
+    APIError,
+    tts,
+    utils,
+)
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import is_given
 
 from smallest_core import LightningV4Options, check_duration, downmix_to_mono
 
 from ._common import Connection, api_root
+from ._pooled import settle
 from ._v4_socket import V4Socket, open_v4_socket
 from ._v4_turn import V4Segment
 from .log import logger
@@ -34,6 +43,8 @@ DEFAULT_IDLE_S = 300.0
 """A pooled session older than this is replaced before its next turn."""
 MAX_USER_TURNS = 8
 """Caller turns kept for the next session (the oldest are dropped)."""
+_MAX_SESSIONS = 4
+"""Sessions one attempt may take: pooled ones found unusable while idle, then a new one."""
 
 
 class LightningV4TTS(tts.TTS[Any]):
@@ -183,8 +194,7 @@ class LightningV4TTS(tts.TTS[Any]):
 
     # ------------------------------------------------------------------ pool
     async def _connect(self, connect_timeout: float) -> V4Socket:
-        session = self._conn.session()
-        sock = await open_v4_socket(self._conn, session, self._opts, connect_timeout)
+        sock = await open_v4_socket(self._conn, self._opts, connect_timeout)
         self.sessions_opened += 1
         if sock.session.sample_rate != self._opts.sample_rate:
             logger.warning(
@@ -198,40 +208,49 @@ class LightningV4TTS(tts.TTS[Any]):
     async def _close(sock: V4Socket) -> None:
         await sock.aclose()
 
-    async def acquire(self, connect_timeout: float) -> tuple[V4Socket, bool]:
-        """A usable pooled session and whether it was reused (dead ones are discarded)."""
-        for _ in range(3):
-            sock = await self._pool.get(timeout=connect_timeout)
-            if sock.usable and not sock.session.busy:
-                break
-            self._pool.remove(sock)
-        else:
-            sock = await self._pool.get(timeout=connect_timeout)
-        for text, pcm, rate in self._user_turns:
-            sock.add_user_turn(text, pcm, rate)
-        self._user_turns.clear()
-        return sock, self._pool.last_connection_reused
-
-    def release(self, sock: V4Socket) -> None:
-        """Back to the pool, or discarded when it cannot carry another turn."""
-        if sock.usable and not sock.session.busy:
-            self._pool.put(sock)
-        else:
-            self._pool.remove(sock)
-
 
 class LightningV4Stream(tts.SynthesizeStream):
-    """One segment on a pooled v4 session; closing it mid-turn interrupts the server."""
+    """One segment on a pooled v4 session; closing it mid-turn interrupts the server.
+
+    The session comes from ``ConnectionPool.connection()`` (returned after the segment,
+    a barge-in included, dropped once it cannot carry another); tasks end through
+    ``utils.aio.gracefully_cancel``.
+    """
 
     def __init__(self, *, tts: LightningV4TTS, conn_options: APIConnectOptions) -> None:
         super().__init__(tts=tts, conn_options=conn_options)
         self._tts: LightningV4TTS = tts
 
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
-        sock, reused = await self._tts.acquire(self._conn_options.timeout)
-        self._acquire_time = self._tts._pool.last_acquire_time
-        self._connection_reused = reused
-        segment = V4Segment(self, sock, output_emitter)
+        for _ in range(_MAX_SESSIONS):
+            try:
+                await self._run_on_pooled_session(output_emitter)
+                return
+            except _Stale:
+                continue
+        raise APIConnectionError("no usable Lightning v4 session")
+
+    async def _run_on_pooled_session(self, output_emitter: tts.AudioEmitter) -> None:
+        pool = self._tts._pool
+        failed: Exception | asyncio.CancelledError | None = None
+        async with pool.connection(timeout=self._conn_options.timeout) as sock:
+            self._acquire_time = pool.last_acquire_time
+            self._connection_reused = pool.last_connection_reused
+            if not _reusable(sock):
+                if self._connection_reused:
+                    raise _Stale  # closed or still busy while idle in the pool
+                raise APIConnectionError("the new Lightning v4 session closed at once")
+            user_turns = self._tts._user_turns
+            while user_turns:
+                sock.add_user_turn(*user_turns.popleft())
+            failed = await settle(self._speak(sock, output_emitter), lambda: _reusable(sock))
+            if not _reusable(sock):
+                pool.remove(sock)  # the block's normal exit then keeps it out
+        if failed is not None:
+            raise failed
+
+    async def _speak(self, sock: V4Socket, output_emitter: tts.AudioEmitter) -> None:
+        segment = V4Segment(sock, output_emitter, self._conn_options.timeout, self._mark_started)
         try:
             await sock.send_pending()  # the caller's turns, if any, go first
             segment_id = utils.shortuuid()
@@ -243,27 +262,36 @@ class LightningV4Stream(tts.SynthesizeStream):
                 stream=True,
             )
             output_emitter.start_segment(segment_id=segment_id)
-            await segment.run()
+            tasks = [
+                asyncio.create_task(self._send_input(segment), name="smallest.v4.send"),
+                asyncio.create_task(segment.receive(), name="smallest.v4.recv"),
+            ]
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                await utils.aio.gracefully_cancel(*tasks)
             output_emitter.end_segment()
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, APIError) and segment.audio_pushed:
+                exc.retryable = False  # a retry would play this segment's audio again
             await segment.abandon()
             raise
-        finally:
-            self._tts.release(sock)
 
-    # hooks used by the segment driver ---------------------------------------
-    @property
-    def connect_options(self) -> APIConnectOptions:
-        return self._conn_options
+    async def _send_input(self, segment: V4Segment) -> None:
+        async for item in self._input_ch:
+            if isinstance(item, self._FlushSentinel):
+                await segment.flush()
+            else:
+                await segment.push_text(item)
+        await segment.end_input()
 
-    def mark_started(self) -> None:
-        self._mark_started()
 
-    def input_channel(self) -> Any:
-        return self._input_ch
+class _Stale(Exception):
+    """A pooled session found unusable: the pool drops it and the stream takes another."""
 
-    def is_flush(self, item: object) -> bool:
-        return isinstance(item, self._FlushSentinel)
+
+def _reusable(sock: V4Socket) -> bool:
+    return sock.usable and not sock.session.busy
 
 
 __all__ = ["LightningV4Stream", "LightningV4TTS"]

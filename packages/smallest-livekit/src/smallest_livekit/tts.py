@@ -7,7 +7,6 @@ decisions (routing, end of a context, cancel, word timing, errors) are the core'
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import weakref
 from typing import Any, Literal
@@ -40,10 +39,11 @@ from smallest_core import (
 from smallest_core.aio import read_bounded
 
 from ._common import Connection, api_root
-from ._errors import http_error, refused_upgrade, to_api_error, transport_error
+from ._errors import http_error, to_api_error, transport_error
 from ._tts_http import ChunkedStream
 from ._tts_socket import TTSSocket
 from ._tts_stream import SynthesizeStream
+from ._ws import open_ws
 
 NUM_CHANNELS = 1
 WS_FORMATS = ("pcm", "ulaw", "alaw")
@@ -257,7 +257,10 @@ class TTS(tts.TTS[Any]):
         """One HTTP request for ``text`` (``ValueError`` if it cannot be sent as UTF-8);
         ``affect`` (v3.2) shapes this utterance only."""
         check_text(text)
-        stream = ChunkedStream(tts=self, input_text=text, conn_options=conn_options, affect=affect)
+        opts = self._opts if affect is None else self._opts.with_changes(affect=affect)
+        stream = ChunkedStream(
+            tts=self, input_text=text, conn_options=conn_options, conn=self._conn, opts=opts
+        )
         self._chunked.add(stream)
         return stream
 
@@ -274,7 +277,9 @@ class TTS(tts.TTS[Any]):
                 f"{self._opts.model} has no streaming route; wrap it in "
                 "livekit.agents.tts.StreamAdapter (AgentSession does so by itself)"
             )
-        stream = SynthesizeStream(tts=self, conn_options=conn_options)
+        stream = SynthesizeStream(
+            tts=self, conn_options=conn_options, pool=self._pool, opts=self.ws_options()
+        )
         self._streams.add(stream)
         return stream
 
@@ -314,40 +319,13 @@ class TTS(tts.TTS[Any]):
     # ------------------------------------------------------------------ pool
     async def _connect_socket(self, connect_timeout: float) -> TTSSocket:
         url = self._conn.endpoints.tts_ws(idle_timeout_s=self._idle_timeout_s)
-        session = self._conn.session()
-        try:
-            ws = await asyncio.wait_for(
-                session.ws_connect(url, headers=self._conn.headers(), max_msg_size=MAX_FRAME_BYTES),
-                connect_timeout,
-            )
-        except aiohttp.WSServerHandshakeError as exc:
-            raise await refused_upgrade(self._conn, url, exc.status) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise transport_error(exc, "could not connect to Smallest TTS", url=url) from None
+        ws = await open_ws(self._conn, url, connect_timeout, what="Smallest TTS")
         self.sockets_opened += 1
         return TTSSocket(ws, TTSConnection(self.ws_options(), protocol=self._protocol))
 
     @staticmethod
     async def _close_socket(sock: TTSSocket) -> None:
         await sock.aclose()
-
-    async def acquire_socket(self, connect_timeout: float) -> tuple[TTSSocket, bool]:
-        """A usable pooled socket and whether it was reused (dead ones are discarded)."""
-        for _ in range(3):
-            sock = await self._pool.get(timeout=connect_timeout)
-            if sock.usable:
-                return sock, self._pool.last_connection_reused
-            self._pool.remove(sock)
-        sock = await self._pool.get(timeout=connect_timeout)
-        return sock, self._pool.last_connection_reused
-
-    def release_socket(self, sock: TTSSocket) -> None:
-        """Return a socket to the pool, or discard it when it cannot carry another turn."""
-        if sock.usable and not sock.protocol.busy:
-            self._pool.put(sock)
-            return
-        self._pool.remove(sock)
-        self._pool.prewarm()  # the next turn should not pay for the handshake
 
 
 def _http_only(model: str) -> bool:
