@@ -653,7 +653,7 @@ shortcut_frames = st.one_of(
         chunk,
         st.integers(1, 3).flatmap(lambda n: st.binary(min_size=2 * n, max_size=2 * n)),
         st.sampled_from(["r1", "r2", ""]),
-        st.sampled_from(["a", "a", "b", "zz"]),
+        st.sampled_from(["a", "a", "b", "zz", None, None]),  # None: the documented no-echo
     ),
     st.builds(
         _odd_chunk,
@@ -722,6 +722,18 @@ def test_ordinary_audio_takes_the_shortcut():
     conn._apply = None  # the general path would fail loudly from here on
     events = recv(conn, chunk(b"\x03\x04", ctx="a"), 0.0)
     assert events == [AudioReceived("a", b"\x03\x04", 1)]
+
+
+def test_audio_routed_by_the_servers_request_id_takes_the_shortcut():
+    """The documented service echoes no context_id: its ordinary audio is the common case."""
+    conn = TTSConnection(OPTS)
+    conn.start_context("a")
+    conn.push_text("a", "Hello")
+    recv(conn, chunk(b"\x01\x02", rid="r9"), 0.0)
+    conn._apply = None  # the general path would fail loudly from here on
+    events = recv(conn, chunk(b"\x03\x04", rid="r9"), 0.0)
+    assert events == [AudioReceived("a", b"\x03\x04", 1)]
+    assert not conn.echoes_ids
 
 
 def test_held_contexts_go_as_soon_as_the_server_is_seen_to_echo_ids():

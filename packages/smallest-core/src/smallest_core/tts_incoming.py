@@ -119,10 +119,21 @@ class IncomingSide:
             return False
         audio = payload.get("audio")
         request_id = msg.get("request_id")
+        echoed = msg.get("context_id")
+        if echoed is None:
+            # The documented service echoes only the server's request_id: the shortcut
+            # holds when that id already belongs to this context and nothing else names one.
+            if (
+                type(request_id) is not str
+                or self._rid_owner.get(request_id) != ctx.id
+                or "context_id" in payload
+                or "external_request_id" in msg
+            ):
+                return False
+        elif echoed != ctx.id or not (request_id is None or type(request_id) is str):
+            return False
         if (
             type(audio) is not str
-            or msg.get("context_id") != ctx.id
-            or not (request_id is None or type(request_id) is str)
             or ctx.carry
             or ctx.phase in RESOLVED
             or ctx.options.output_format != "pcm"
@@ -136,7 +147,7 @@ class IncomingSide:
         if not size or size % 2:
             return False
         request_id = request_id or None
-        if not self.echoes_ids:
+        if echoed is not None and not self.echoes_ids:
             self.echoes_ids = True
             self._release_held()
         if request_id is not None and request_id not in ctx.request_ids:
