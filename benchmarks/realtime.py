@@ -18,6 +18,7 @@ gets), ``ours+fast`` (with ``smallest-core[fast]``) and ``official``, interleave
 N and repeated.
 
     python benchmarks/realtime.py worker FRAMEWORK IMPL BASE_URL N [--no-freeze] [--uvloop]
+                                         [--gc-threshold G0,G1,G2]
 
 is one measurement (one JSON line), run by the ramp.
 """
@@ -172,8 +173,13 @@ def worker_main(argv: list[str]) -> None:
     ap.add_argument("--cpu", type=int)
     ap.add_argument("--no-freeze", action="store_true")
     ap.add_argument("--uvloop", action="store_true")
+    ap.add_argument("--gc-threshold", help="gc.set_threshold(G0, G1, G2) before measuring")
     a = ap.parse_args(argv)
     quiet()
+    if a.gc_threshold:
+        import gc
+
+        gc.set_threshold(*(int(v) for v in a.gc_threshold.split(",")))
     pinned = _pin(0, a.cpu)
     coro = measure(a.framework, a.impl, a.url, a.n, freeze=not a.no_freeze)
     if a.uvloop:
@@ -384,25 +390,41 @@ def ramp(
     return out
 
 
+GC_THRESHOLD = "20000,50,100"
+"""A raised collector threshold (Python's default is 700,10,10): the young generation is
+collected 30× less often, the older ones 5× and 10× less (deployment guidance candidate)."""
+
+
 def freeze_and_loop(fw: str, n: int, reps: int) -> dict[str, Any]:
-    """Ours (with the fast extra) and official at one N: gc.freeze() on/off and, if
-    installed, uvloop instead of asyncio's loop (context only)."""
+    """Ours (with the fast extra) and official at one N: gc.freeze() on/off, a raised
+    collector threshold and, if installed, uvloop instead of asyncio's loop. Variants and
+    implementations are interleaved within each repetition, the order alternating."""
     import importlib.util
 
     emu_cpu, client_cpu = _cores()
+    thr = ("--gc-threshold", GC_THRESHOLD)
     variants: dict[str, tuple[str, ...]] = {
         "asyncio, gc.freeze()": (),
         "asyncio, no freeze": ("--no-freeze",),
+        f"asyncio, gc.freeze(), threshold {GC_THRESHOLD}": thr,
     }
     if importlib.util.find_spec("uvloop"):
         variants["uvloop, gc.freeze()"] = ("--uvloop",)
+        variants[f"uvloop, gc.freeze(), threshold {GC_THRESHOLD}"] = ("--uvloop", *thr)
     out: dict[str, Any] = {"framework": fw, "n": n}
+    runs: dict[str, list[dict[str, Any]]] = {}
+    cells = [(impl, name) for impl in ("ours+fast", "official") for name in variants]
     with PacedEmulator(emu_cpu) as url:
-        for impl in ("ours+fast", "official"):
-            for name, extra in variants.items():
-                runs = [run_worker(fw, impl, url, n, client_cpu, extra) for _ in range(reps)]
-                out[f"{impl} / {name}"] = summarize(runs)
-                log(f"{fw}/{impl} N={n} {name}: lag_p99 {out[f'{impl} / {name}'].get('lag_p99')}")
+        for rep in range(reps):
+            for impl, name in cells if rep % 2 == 0 else list(reversed(cells)):
+                r = run_worker(fw, impl, url, n, client_cpu, variants[name])
+                runs.setdefault(f"{impl} / {name}", []).append(r)
+                log(
+                    f"{fw}/{impl} N={n} {name}: lag_p99 {r.get('lag_p99')} "
+                    f"cpu/audio s {r.get('cpu_per_audio_s')}"
+                )
+    for cell, rs in runs.items():
+        out[cell] = summarize(rs)
     return out
 
 
@@ -430,13 +452,15 @@ def main() -> None:
     ap.add_argument("--only", choices=FRAMEWORKS, action="append", help="limit frameworks")
     ap.add_argument("--budget-s", type=float, help="stop ramping after this many seconds")
     ap.add_argument("--variants", type=int, metavar="N", help="also gc.freeze/uvloop at N streams")
+    ap.add_argument("--reps", type=int, default=2, help="repetitions of each variant")
+    ap.add_argument("--variants-only", action="store_true", help="skip the ramp")
     ap.add_argument("--json", type=Path, help="write the results here")
     a = ap.parse_args()
-    result = run(a.quick, a.only, a.budget_s)
+    result = {} if a.variants_only else run(a.quick, a.only, a.budget_s)
     if a.variants:
-        result["variants"] = freeze_and_loop(
-            (a.only or ["livekit"])[0], a.variants, 1 if a.quick else 2
-        )
+        reps = 1 if a.quick else a.reps
+        vs = {fw: freeze_and_loop(fw, a.variants, reps) for fw in a.only or ["livekit"]}
+        result["variants"] = next(iter(vs.values())) if len(vs) == 1 else vs
     text = json.dumps(result, indent=1, default=str)
     if a.json:
         a.json.write_text(text)
