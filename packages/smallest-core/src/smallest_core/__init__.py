@@ -57,6 +57,7 @@ from smallest_core.options import (
     check_batch_stt,
     check_session_id,
     check_streaming_stt,
+    default_voice,
 )
 from smallest_core.redaction import redact
 from smallest_core.response_deadline import DEFAULT_BUFFER_DELAY_S, ResponseDeadline
@@ -186,6 +187,7 @@ __all__ = [
     "check_text",
     "connection_error",
     "decode_json",
+    "default_voice",
     "downmix_to_mono",
     "ends_speech",
     "ends_turn",

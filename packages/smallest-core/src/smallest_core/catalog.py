@@ -18,6 +18,8 @@ LIGHTNING_V3_2 = "lightning_v3.2"
 TTS_MODELS: tuple[str, ...] = (LIGHTNING_V3_1, LIGHTNING_V3_1_PRO, LIGHTNING_V3_2)
 HTTP_ONLY_TTS_MODELS = frozenset({LIGHTNING_V3_2})
 """Models the docs give no streaming route: ``POST /waves/v1/{model}/get_speech`` only."""
+AFFECT_TTS_MODELS = frozenset({LIGHTNING_V3_2})
+"""Models that take per-utterance affect (emotion, pitch, volume, prosody, accent...)."""
 
 _TTS_MODEL_ALIASES = {
     "lightning_v3.1": LIGHTNING_V3_1,

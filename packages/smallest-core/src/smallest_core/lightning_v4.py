@@ -50,6 +50,11 @@ V4_LANGUAGES = ("en", "auto")
 V4_SPEED_RANGE = (0.5, 2.0)
 V4_FATAL_CODES = frozenset({"model_access_denied", "invalid_voice", "invalid_query"})
 """Error codes that mean the same session can never work (not retryable)."""
+V4_ACCESS_HINT = (
+    "Lightning v4 is in beta and enabled per account: ask Smallest AI for access "
+    "(Lightning v3.1 works meanwhile)"
+)
+"""Added to a ``model_access_denied`` error: what the caller can do about it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +399,8 @@ class LightningV4Session:
 
 def v4_error(msg: Mapping[str, Any]) -> SmallestError:
     """The error of a v4 error frame: ``{"event": "error", "code", "message"}`` (the
-    session survives) or ``{"status": "error", "error": {"code", "message"}}`` (refused)."""
+    session survives) or ``{"status": "error", "error": {"code", "message"}}`` (refused).
+    A refused account (``model_access_denied``) also says how to get access."""
     nested = msg.get("error")
     body: Mapping[str, Any] = nested if isinstance(nested, Mapping) else msg
     code = body.get("code")
@@ -405,6 +411,7 @@ def v4_error(msg: Mapping[str, Any]) -> SmallestError:
         text = f"{code}: {text}"
     if code == "model_access_denied":
         kind = ErrorKind.AUTH
+        text = f"{text}; {V4_ACCESS_HINT}"
     elif code in V4_FATAL_CODES or code in ("bad_frame", "bad_user_audio"):
         kind = ErrorKind.INVALID_INPUT
     else:

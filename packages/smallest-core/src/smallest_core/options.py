@@ -22,6 +22,21 @@ DEFAULT_PRO_VOICE = "meher"
 """The Pro model's default, likewise one with word timestamps."""
 
 
+def default_voice(model: str) -> str:
+    """The voice a plugin uses when none is given: ``DEFAULT_PRO_VOICE`` for the Pro model,
+    else ``DEFAULT_VOICE``. ``ValueError`` for a model with voices of its own (v3.2)."""
+    model = catalog.normalize_tts_model(model)
+    if model == catalog.LIGHTNING_V3_1:
+        return DEFAULT_VOICE
+    if model == catalog.LIGHTNING_V3_1_PRO:
+        return DEFAULT_PRO_VOICE
+    raise ValueError(
+        f"{model} has its own voices (v3.1 voices such as {DEFAULT_VOICE!r} are refused), so "
+        "there is no default: pass a voice_id, one listed by list_voices() or "
+        f"GET /waves/v1/{catalog.tts_model_path_id(model)}/get_voices"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Affect:
     """How one utterance sounds on Lightning v3.2 (``None``: the server's default).
@@ -97,7 +112,7 @@ class TTSOptions:
         if self.affect is not None:
             if not isinstance(self.affect, Affect):
                 raise ValueError(f"affect must be an Affect, got {self.affect!r}")
-            if self.model != catalog.LIGHTNING_V3_2:
+            if self.model not in catalog.AFFECT_TTS_MODELS:
                 raise ValueError(
                     f"affect (emotion, pitch, volume, prosody, accent, instruction) needs "
                     f"model={catalog.LIGHTNING_V3_2!r}; {self.model} has no such controls"
@@ -132,12 +147,50 @@ class TTSOptions:
         object.__setattr__(self, "pronunciation_dicts", tuple(self.pronunciation_dicts))
 
     def with_changes(self, **changes: Any) -> Self:
-        """A validated copy with ``changes`` applied (``None`` values are ignored)."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """A validated copy with ``changes`` applied (``None`` values are ignored).
+
+        A ``model`` without affect controls drops the current affect unless ``affect`` is
+        changed too (then the model refuses it).
+        """
+        given = {k: v for k, v in changes.items() if v is not None}
+        model = given.get("model")
+        if (
+            self.affect is not None
+            and "affect" not in given
+            and isinstance(model, str)
+            and catalog.normalize_tts_model(model) not in catalog.AFFECT_TTS_MODELS
+        ):
+            given["affect"] = None
+        return dataclasses.replace(self, **given)
+
+    def with_affect(self, affect: Affect | None) -> Self:
+        """A copy that speaks with ``affect``; ``None`` or ``Affect()`` clears it.
+
+        ``ValueError`` for an affect on a model without affect controls (all but v3.2).
+        """
+        if affect is not None and not isinstance(affect, Affect):
+            raise ValueError(f"affect must be a smallest_core.Affect or None, got {affect!r}")
+        if affect is not None and not affect.fields():
+            affect = None
+        return dataclasses.replace(self, affect=affect)
+
+    @property
+    def streams(self) -> bool:
+        """The model has a streaming route (``False``: HTTP only, one request a sentence)."""
+        return self.model not in catalog.HTTP_ONLY_TTS_MODELS
+
+    def for_websocket(self) -> Self:
+        """These options as the WebSocket takes them: a format it cannot carry (mp3, wav)
+        becomes PCM. ``ValueError`` for a model with no streaming route."""
+        options = self
+        if self.output_format not in catalog.TTS_WS_OUTPUT_FORMATS:
+            options = dataclasses.replace(self, output_format="pcm")
+        options.check_websocket()
+        return options
 
     def check_websocket(self) -> None:
         """Raise ``ValueError`` if these options cannot be used on the WebSocket."""
-        if self.model in catalog.HTTP_ONLY_TTS_MODELS:
+        if not self.streams:
             raise ValueError(
                 f"{self.model} has no streaming route: synthesize over HTTP "
                 "(each sentence one request; change its affect per sentence)"

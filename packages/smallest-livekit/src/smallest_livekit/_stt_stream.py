@@ -10,17 +10,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from livekit import rtc
 from livekit.agents import APIConnectOptions, APIError, stt, utils
 
 from smallest_core import (
-    MAX_FRAME_BYTES,
     MAX_RECONNECT_ATTEMPTS,
     AudioChunker,
+    Endpoints,
     SpeechActivity,
     STTOptions,
     STTStreamState,
@@ -31,29 +33,50 @@ from smallest_core import (
 )
 from smallest_core.aio import keep_alive
 
-from ._errors import core_error, refused_upgrade, to_api_error, transport_error
+from ._common import Connection
+from ._errors import core_error, to_api_error, transport_error
 from ._stt_events import TranscriptEvents
+from ._ws import open_ws
 from .log import logger
-
-if TYPE_CHECKING:
-    from .stt import STT
 
 FRAME_MS = 50
 USAGE_REPORT_S = 5.0
+HEARTBEAT_S = 30.0
+"""aiohttp's WebSocket ping interval: a dead peer is noticed even while nobody speaks."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSetup:
+    """What a stream takes from the :class:`~.stt.STT` that opened it."""
+
+    conn: Connection
+    endpoints: Callable[[str], Endpoints]
+    """The endpoints that serve a language (the STT's region)."""
+    keepalive_interval_s: float | None
+    finalize_timeout_s: float
+    close_timeout_s: float
+    finalize_on_flush: bool
 
 
 class SpeechStream(TranscriptEvents, stt.RecognizeStream):
     """A streaming session; reconnects keep one continuous timeline."""
 
-    def __init__(self, *, stt: STT, opts: STTOptions, conn_options: APIConnectOptions) -> None:
+    def __init__(
+        self,
+        *,
+        stt: stt.STT[Any],
+        opts: STTOptions,
+        conn_options: APIConnectOptions,
+        setup: StreamSetup,
+    ) -> None:
         super().__init__(stt=stt, conn_options=conn_options, sample_rate=opts.sample_rate)
-        self._stt: STT = stt
+        self._setup = setup
         self._opts = opts
         self._state = STTStreamState(
             opts,
-            keepalive_interval_s=stt._keepalive_interval_s,
-            finalize_timeout_s=stt._finalize_timeout_s,
-            close_timeout_s=stt._close_timeout_s,
+            keepalive_interval_s=setup.keepalive_interval_s,
+            finalize_timeout_s=setup.finalize_timeout_s,
+            close_timeout_s=setup.close_timeout_s,
         )
         self._activity = SpeechActivity(model=opts.model, vad_events=opts.vad_events)
         self._chunker = AudioChunker(opts.sample_rate, frame_ms=FRAME_MS)
@@ -142,20 +165,15 @@ class SpeechStream(TranscriptEvents, stt.RecognizeStream):
         return attempt
 
     async def _connect(self) -> aiohttp.ClientWebSocketResponse:
-        conn = self._stt._conn
-        url = self._stt.endpoints(self._opts.language).stt_ws(self._opts.query())
+        url = self._setup.endpoints(self._opts.language).stt_ws(self._opts.query())
         started = time.perf_counter()
-        try:
-            ws = await asyncio.wait_for(
-                conn.session().ws_connect(
-                    url, headers=conn.headers(), heartbeat=30.0, max_msg_size=MAX_FRAME_BYTES
-                ),
-                self._conn_options.timeout,
-            )
-        except aiohttp.WSServerHandshakeError as exc:
-            raise await refused_upgrade(conn, url, exc.status) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise transport_error(exc, "could not connect to Smallest STT", url=url) from None
+        ws = await open_ws(
+            self._setup.conn,
+            url,
+            self._conn_options.timeout,
+            what="Smallest STT",
+            heartbeat=HEARTBEAT_S,
+        )
         self.connections += 1
         self._state.connection_started(self._opts)
         self._activity = SpeechActivity(model=self._opts.model, vad_events=self._opts.vad_events)
@@ -257,7 +275,7 @@ class SpeechStream(TranscriptEvents, stt.RecognizeStream):
             return
         await self._send_rest(ws)  # a flush: the segment's tail goes out now
         self._report_usage()
-        if self._stt._finalize_on_flush:
+        if self._setup.finalize_on_flush:
             await self._send(ws, self._state.finalize(time.monotonic()))
 
     async def _timers(self, ws: aiohttp.ClientWebSocketResponse) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from livekit.agents import APIError, APITimeoutError
+from livekit.agents import APITimeoutError
 
 from smallest_core import LightningV4Options, LightningV4Session, SmallestError
 from smallest_core.aio import V4Socket
@@ -14,21 +14,7 @@ from ._errors import to_api_error
 from ._ws import open_ws
 from .log import logger
 
-__all__ = ["V4Socket", "open_v4_socket", "v4_api_error"]
-
-_ACCESS_HINT = (
-    " (Lightning v4 is in beta and enabled per account: ask Smallest AI for access, "
-    "or use smallest_livekit.TTS for Lightning v3.1)"
-)
-
-
-def v4_api_error(error: SmallestError) -> APIError:
-    """The LiveKit error for a v4 error; a refused account says how to get access."""
-    if error.code == "model_access_denied":
-        error = SmallestError(
-            error.message + _ACCESS_HINT, kind=error.kind, code=error.code, body=error.body
-        )
-    return to_api_error(error)
+__all__ = ["V4Socket", "open_v4_socket"]
 
 
 async def open_v4_socket(
@@ -47,7 +33,7 @@ async def open_v4_socket(
         ) from None
     except SmallestError as exc:
         await sock.aclose()
-        raise v4_api_error(exc) from None
+        raise to_api_error(exc) from None
     except BaseException:
         await sock.aclose()
         raise

@@ -24,7 +24,8 @@ from smallest_core import (
 )
 from smallest_core.aio import TurnEvent
 
-from ._v4_socket import V4Socket, v4_api_error
+from ._errors import to_api_error
+from ._v4_socket import V4Socket
 
 _INTERRUPT_SEND_TIMEOUT_S = 1.0
 
@@ -128,5 +129,5 @@ class V4Segment:
         elif isinstance(event, TurnFailed) and event.turn_id in self.live:
             self.live.discard(event.turn_id)
             if self._failure is None:
-                self._failure = v4_api_error(event.error)
+                self._failure = to_api_error(event.error)
         self._wake.set()

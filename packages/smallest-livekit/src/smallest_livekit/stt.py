@@ -45,7 +45,7 @@ from ._common import Connection, api_root
 from ._keyterms import merge_keyterms
 from ._pulse2 import PULSE_2
 from ._stt_batch import transcribe
-from ._stt_stream import FRAME_MS, USAGE_REPORT_S, SpeechStream
+from ._stt_stream import FRAME_MS, USAGE_REPORT_S, SpeechStream, StreamSetup
 
 DEFAULT_KEEPALIVE_S = DEFAULT_KEEPALIVE_INTERVAL_S
 """Kept for callers of earlier releases; the core's ``DEFAULT_KEEPALIVE_INTERVAL_S``."""
@@ -186,10 +186,14 @@ class STT(stt.STT[Any]):
         self._session_keyterms: tuple[str, ...] = ()
         self._region = region
         self._conn.endpoints.for_stt_language(language, region)  # ValueError naming the host
-        self._finalize_on_flush = finalize_on_flush
-        self._keepalive_interval_s = keepalive_interval_s
-        self._finalize_timeout_s = finalize_timeout_s
-        self._close_timeout_s = close_timeout_s
+        self._stream_setup = StreamSetup(
+            conn=self._conn,
+            endpoints=self.endpoints,
+            keepalive_interval_s=keepalive_interval_s,
+            finalize_timeout_s=finalize_timeout_s,
+            close_timeout_s=close_timeout_s,
+            finalize_on_flush=finalize_on_flush,
+        )
         self._streams: weakref.WeakSet[SpeechStream] = weakref.WeakSet()
 
     @property
@@ -225,7 +229,9 @@ class STT(stt.STT[Any]):
         opts = self._opts.with_changes(language=language) if is_given(language) else self._opts
         self._check_language(opts)
         opts = opts.with_changes(keywords=self._keywords(opts))
-        stream = SpeechStream(stt=self, opts=opts, conn_options=conn_options)
+        stream = SpeechStream(
+            stt=self, opts=opts, conn_options=conn_options, setup=self._stream_setup
+        )
         self._streams.add(stream)
         return stream
 

@@ -7,7 +7,6 @@ decisions (routing, end of a context, cancel, word timing, errors) are the core'
 
 from __future__ import annotations
 
-import dataclasses
 import weakref
 from typing import Any, Literal
 
@@ -23,17 +22,15 @@ from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import is_given
 
 from smallest_core import (
-    DEFAULT_PRO_VOICE,
-    DEFAULT_VOICE,
     MAX_FRAME_BYTES,
     Affect,
     SmallestError,
     TTSConnection,
     TTSOptions,
     Voice,
-    catalog,
     check_duration,
     check_text,
+    default_voice,
     parse_voices,
 )
 from smallest_core.aio import read_bounded
@@ -46,7 +43,6 @@ from ._tts_stream import SynthesizeStream
 from ._ws import open_ws
 
 NUM_CHANNELS = 1
-WS_FORMATS = ("pcm", "ulaw", "alaw")
 DEFAULT_IDLE_TIMEOUT_S = 300
 """Idle timeout requested from the server with ``?timeout=`` (documented, §4.4)."""
 _POOL_MARGIN_S = 30
@@ -116,16 +112,8 @@ class TTS(tts.TTS[Any]):
             ws_url: the official plugin's WebSocket URL argument (its host is used).
             max_buffer_flush_ms: accepted for compatibility with the official plugin; unused.
         """
-        if voice_id is None:
-            if _http_only(model):
-                raise ValueError(
-                    f"{model} needs a voice_id of its own (v3.1 voices are not shared): "
-                    "see list_voices(model='lightning-v3.2')"
-                )
-            pro = model.replace("-", "_").endswith("_pro")
-            voice_id = DEFAULT_PRO_VOICE if pro else DEFAULT_VOICE
         self._opts = TTSOptions(
-            voice_id=voice_id,
+            voice_id=default_voice(model) if voice_id is None else voice_id,
             model=model,
             language=language,
             sample_rate=sample_rate,
@@ -147,7 +135,7 @@ class TTS(tts.TTS[Any]):
         del max_buffer_flush_ms
         super().__init__(
             capabilities=tts.TTSCapabilities(
-                streaming=_streams(self._opts), aligned_transcript=word_timestamps
+                streaming=self._opts.streams, aligned_transcript=word_timestamps
             ),
             sample_rate=sample_rate,
             num_channels=NUM_CHANNELS,
@@ -225,26 +213,18 @@ class TTS(tts.TTS[Any]):
             "pronunciation_dicts": (
                 tuple(pronunciation_dicts) if is_given(pronunciation_dicts) else NOT_GIVEN
             ),
-            "affect": affect,
             "session_id": session_id,
         }
         given = {k: v for k, v in changes.items() if is_given(v)}
-        base = self._opts
-        clear = "affect" in given and not given["affect"].fields()
-        leaving = "model" in given and not _http_only(given["model"])
-        if clear or (leaving and "affect" not in given):
-            given.pop("affect", None)
-            base = dataclasses.replace(base, affect=None)  # no affect outside v3.2
-        self._opts = base.with_changes(**given)
+        opts = self._opts.with_changes(**given)  # leaving v3.2 drops its affect
+        self._opts = opts.with_affect(affect) if is_given(affect) else opts
         self._sample_rate = self._opts.sample_rate
         self._capabilities.aligned_transcript = self._opts.word_timestamps
-        self._capabilities.streaming = _streams(self._opts)
+        self._capabilities.streaming = self._opts.streams
 
     def ws_options(self) -> TTSOptions:
         """The options used on the WebSocket (formats it cannot carry become PCM)."""
-        if self._opts.output_format in WS_FORMATS:
-            return self._opts
-        return self._opts.with_changes(output_format="pcm")
+        return self._opts.for_websocket()
 
     # ------------------------------------------------------------------ API
     def synthesize(
@@ -257,7 +237,7 @@ class TTS(tts.TTS[Any]):
         """One HTTP request for ``text`` (``ValueError`` if it cannot be sent as UTF-8);
         ``affect`` (v3.2) shapes this utterance only."""
         check_text(text)
-        opts = self._opts if affect is None else self._opts.with_changes(affect=affect)
+        opts = self._opts if affect is None else self._opts.with_affect(affect)
         stream = ChunkedStream(
             tts=self, input_text=text, conn_options=conn_options, conn=self._conn, opts=opts
         )
@@ -326,14 +306,6 @@ class TTS(tts.TTS[Any]):
     @staticmethod
     async def _close_socket(sock: TTSSocket) -> None:
         await sock.aclose()
-
-
-def _http_only(model: str) -> bool:
-    return catalog.normalize_tts_model(model) in catalog.HTTP_ONLY_TTS_MODELS
-
-
-def _streams(opts: TTSOptions) -> bool:
-    return not _http_only(opts.model)
 
 
 __all__ = ["TTS", "ChunkedStream", "SynthesizeStream"]

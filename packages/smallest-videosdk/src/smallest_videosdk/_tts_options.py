@@ -1,4 +1,4 @@
-""":class:`SmallestAITTS` arguments to validated :class:`TTSOptions`, and per-utterance affect.
+""":class:`SmallestAITTS` arguments to validated :class:`TTSOptions`.
 
 The official plugin's names are mapped here (``max_buffer_flush_ms``, ``sentence_streaming``,
 the ``lightning-v2``-only ``consistency``/``similarity``/``enhancement``), so the
@@ -7,19 +7,11 @@ constructor stays a list of arguments.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import Any
 
-from smallest_core import (
-    DEFAULT_PRO_VOICE,
-    DEFAULT_VOICE,
-    Affect,
-    TTSOptions,
-    catalog,
-    check_duration,
-)
+from smallest_core import TTSOptions, check_duration, default_voice
 
 logger = logging.getLogger("smallest_videosdk.tts")
 
@@ -38,14 +30,8 @@ def tts_options(
     **fields: Any,
 ) -> TTSOptions:
     """The validated options; ``ValueError`` names what is allowed."""
-    model = catalog.normalize_tts_model(model)
     if voice_id is None:
-        if model == catalog.LIGHTNING_V3_2:
-            raise ValueError(
-                f"{model} has its own voices (v3.1 voices are refused): pass voice_id=, "
-                "one listed by list_voices() or GET /waves/v1/lightning-v3.2/get_voices"
-            )
-        voice_id = DEFAULT_PRO_VOICE if model == catalog.LIGHTNING_V3_1_PRO else DEFAULT_VOICE
+        voice_id = default_voice(model)
     if max_buffer_delay_ms is None:
         if max_buffer_flush_ms > 0:
             max_buffer_delay_ms = max_buffer_flush_ms
@@ -75,15 +61,3 @@ def whole_seconds(name: str, value: float | None) -> int | None:
     if int(value) != value:
         raise ValueError(f"{name} must be whole seconds, got {value!r}")
     return int(value)
-
-
-def http_only(options: TTSOptions) -> bool:
-    """The model has no streaming route (Lightning v3.2): each sentence is one request."""
-    return options.model in catalog.HTTP_ONLY_TTS_MODELS
-
-
-def with_affect(options: TTSOptions, affect: Affect | None) -> TTSOptions:
-    """``options`` with ``affect`` (``None`` clears it); ``ValueError`` off Lightning v3.2."""
-    if affect is not None and not isinstance(affect, Affect):
-        raise ValueError(f"affect must be a smallest_core.Affect or None, got {affect!r}")
-    return dataclasses.replace(options, affect=affect)

@@ -153,7 +153,7 @@ class V4Turns(TrackTTS[V4Turn, V4Socket, LightningV4Options]):
         """Speak every unfinished sentence again on a new session when the session failed
         before any audio of the call was heard (the core's replay rule); else it fails."""
         if not should_replay(error, audio_received=turn.heard, replays=turn.replays):
-            raise explain(error)
+            raise error
         turn.replays += 1
         logger.info("Lightning v4 failed before any audio (%s); replaying", error.message)
         old = turn.socket
@@ -170,16 +170,3 @@ class V4Turns(TrackTTS[V4Turn, V4Socket, LightningV4Options]):
         if turn.pending and sock is not None and sock.usable and not turn.interrupted:
             sock.interrupt()  # a failed call: stop what it still had queued
             await sock.send_pending()
-
-
-def explain(error: SmallestError) -> SmallestError:
-    """The server's error, with what to do when the account has no v4 access."""
-    if error.code != "model_access_denied":
-        return error
-    return SmallestError(
-        f"{error.message}; Lightning v4 is enabled per account: ask Smallest AI for access, "
-        "or use SmallestAITTS (Lightning v3.1)",
-        kind=error.kind,
-        code=error.code,
-        status_code=error.status_code,
-    )

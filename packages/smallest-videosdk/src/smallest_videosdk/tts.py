@@ -24,7 +24,7 @@ from smallest_videosdk._common import Account
 from smallest_videosdk._playback import TrackAudio
 from smallest_videosdk._tts_base import TextInput, as_stream, sentences
 from smallest_videosdk._tts_http import post_sentence
-from smallest_videosdk._tts_options import http_only, tts_options, whole_seconds, with_affect
+from smallest_videosdk._tts_options import tts_options, whole_seconds
 from smallest_videosdk._tts_stream import SocketTurns, Turn
 
 
@@ -101,7 +101,7 @@ class SmallestAITTS(SocketTurns):
         idle_timeout_s = whole_seconds("idle_timeout_s", idle_timeout_s)
         account = Account.resolve(api_key, base_url, expire_content=expire_content)
         super().__init__(options, account, timeout, http_session, word_timestamps=word_timestamps)
-        self.enable_streaming = enable_streaming and not http_only(options)
+        self.enable_streaming = enable_streaming and options.streams
         self.sentence_streaming = sentence_streaming
         self.max_connection_age_sec = max_connection_age_sec
         self.idle_timeout_s = idle_timeout_s
@@ -120,7 +120,7 @@ class SmallestAITTS(SocketTurns):
         Applies from the next sentence, also mid-turn; nothing reconnects (each sentence is
         one request). ``ValueError`` on another model.
         """
-        self._options = with_affect(self._options, affect)
+        self._options = self._options.with_affect(affect)
 
     async def prewarm(self) -> None:
         """Open the WebSocket ahead of the first turn (failures are logged, not raised)."""
@@ -142,7 +142,7 @@ class SmallestAITTS(SocketTurns):
             options = options.with_changes(voice_id=voice_id)
         turn = Turn(affect_pinned="affect" in kwargs)
         if turn.affect_pinned:
-            options = with_affect(options, kwargs["affect"])
+            options = options.with_affect(kwargs["affect"])
         play = self._stream_turn if self.enable_streaming else self._http_turn
         await self._run(turn, play(turn, as_stream(text), options))
 
@@ -189,7 +189,7 @@ class SmallestAITTS(SocketTurns):
         async with contextlib.aclosing(sentences(text, turn)) as pieces:
             async for sentence in pieces:
                 if not turn.affect_pinned and options.affect is not self._options.affect:
-                    options = with_affect(options, self._options.affect)
+                    options = options.with_affect(self._options.affect)
                 session = self._http()
                 await post_sentence(session, self._account, options, sentence, self.timeout, play)
         await self._push(turn, audio.finish())
