@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
+from catch_all import base_url, serve_catch_all
 from pipecat.frames.frames import ErrorFrame
 from pipecat.transcriptions.language import Language
 
@@ -41,12 +42,8 @@ class Tiny:
             self.requests.append(Seen(request.method, request.path, dict(request.headers)))
             return await self.handler(request)
 
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", record)
-        self._server = TestServer(app, host="127.0.0.1")
-        await self._server.start_server()
-        assert self._server.port is not None
-        self.port = self._server.port
+        self._server = await serve_catch_all(record)
+        self.port = self._server.port or 0
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -55,7 +52,8 @@ class Tiny:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        assert self._server is not None
+        return base_url(self._server)
 
     def saw(self, text: str) -> bool:
         """Whether ``text`` was in any header this server received."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
+from catch_all import base_url, serve_catch_all
 
 Handler = Callable[["Tiny", web.Request], Awaitable[web.StreamResponse]]
 
@@ -42,10 +43,7 @@ class Tiny:
             self.attempts += 1
             return await self.handler(self, request)
 
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", route)
-        self._server = TestServer(app, host="127.0.0.1")
-        await self._server.start_server()
+        self._server = await serve_catch_all(route)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -55,7 +53,7 @@ class Tiny:
     @property
     def url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.port}"
+        return base_url(self._server)
 
     async def accept(self, request: web.Request) -> tuple[web.WebSocketResponse, int]:
         """Upgrade; returns the socket and its index in the per-socket records."""
