@@ -8,9 +8,13 @@ from smallest_core.errors import SmallestError
 from smallest_core.timeline import TimedWord
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AudioReceived:
-    """PCM (int16 LE mono) for a context, at ``sample_offset`` on its timeline."""
+    """PCM (int16 LE mono) for a context, at ``sample_offset`` on its timeline.
+
+    One per audio frame, so not frozen: a frozen dataclass costs ~490 ns to build against
+    ~140 ns for a plain slotted one. Treat it as read-only all the same.
+    """
 
     context_id: str
     audio: bytes
