@@ -35,6 +35,8 @@ from smallest_videosdk._tts_base import Interrupted, TrackTTS, TurnState
 logger = logging.getLogger("smallest_videosdk.tts")
 
 _NOTHING_HELD = object()
+_CHECK = object()
+"""Put in a segment's queue when the server may have become late (see :class:`_Overdue`)."""
 
 
 @dataclass(eq=False)
@@ -161,57 +163,61 @@ class SocketTurns(TrackTTS[Turn, TTSSocket, TTSOptions]):
             await self._bind(turn, segment, options)
         owed = ResponseDeadline.for_options(self.timeout, options)
         queue = segment.queue
-        timed = False
-        held: Any = _NOTHING_HELD  # an event taken while batching audio (``None`` is one too)
-        while True:
-            if held is not _NOTHING_HELD:
-                event, held = held, _NOTHING_HELD
-            elif not queue.empty():
-                event = queue.get_nowait()
-            else:
-                try:
-                    async with asyncio.timeout(_wait(owed, segment)):
-                        event = await queue.get()
-                except TimeoutError:
-                    if _wait(owed, segment) == 0.0:
+        overdue = _Overdue(queue)
+        try:
+            timed = False
+            held: Any = _NOTHING_HELD  # an event taken while batching audio (``None`` is one too)
+            while True:
+                if held is not _NOTHING_HELD:
+                    event, held = held, _NOTHING_HELD
+                elif not queue.empty():
+                    event = queue.get_nowait()
+                else:
+                    overdue.arm(_due(owed, segment))
+                    event = await queue.get()
+                if event is _CHECK:
+                    due = _due(owed, segment)
+                    if due is not None and due <= time.monotonic():
                         await self._time_out(segment)
                     continue
-            if event is None or turn.interrupted:
-                raise Interrupted
-            if isinstance(event, Sent):
-                owed.sent(event.at, closing=event.closing)
-                continue
-            owed.answered(time.monotonic())
-            if type(event) is AudioReceived:
-                parts = [event.audio]
-                while not queue.empty():
-                    following = queue.get_nowait()
-                    if type(following) is not AudioReceived:
-                        held = following
-                        break
-                    parts.append(following.audio)
-                pcm = b"".join(parts) if len(parts) > 1 else parts[0]
-                await self._push(turn, audio.convert(pcm), len(pcm) // 2)
-            elif isinstance(event, WordReceived):
-                timed = True
-                if turn.pacer is not None:
-                    start = offset + round(event.word.start * options.sample_rate)
-                    turn.pacer.add_word(start, event.word.text, event.word.spaced)
-            elif isinstance(event, ContextEnded):
-                if options.word_timestamps and not timed and event.samples:
-                    self._note_untimed(options.voice_id)
-                return offset + event.samples
-            elif isinstance(event, ContextFailed):
-                error = event.error
-                if should_replay(
-                    error, audio_received=event.audio_received, replays=segment.replays
-                ):
-                    logger.info("TTS context failed before any audio (%s); replaying", error)
-                    segment.replays += 1
-                    await self._bind(turn, segment, options)
-                    owed = ResponseDeadline.for_options(self.timeout, options)
+                if event is None or turn.interrupted:
+                    raise Interrupted
+                if isinstance(event, Sent):
+                    owed.sent(event.at, closing=event.closing)
                     continue
-                raise error
+                owed.answered(time.monotonic())
+                if type(event) is AudioReceived:
+                    parts = [event.audio]
+                    while not queue.empty():
+                        following = queue.get_nowait()
+                        if type(following) is not AudioReceived:
+                            held = following
+                            break
+                        parts.append(following.audio)
+                    pcm = b"".join(parts) if len(parts) > 1 else parts[0]
+                    await self._push(turn, audio.convert(pcm), len(pcm) // 2)
+                elif isinstance(event, WordReceived):
+                    timed = True
+                    if turn.pacer is not None:
+                        start = offset + round(event.word.start * options.sample_rate)
+                        turn.pacer.add_word(start, event.word.text, event.word.spaced)
+                elif isinstance(event, ContextEnded):
+                    if options.word_timestamps and not timed and event.samples:
+                        self._note_untimed(options.voice_id)
+                    return offset + event.samples
+                elif isinstance(event, ContextFailed):
+                    error = event.error
+                    if should_replay(
+                        error, audio_received=event.audio_received, replays=segment.replays
+                    ):
+                        logger.info("TTS context failed before any audio (%s); replaying", error)
+                        segment.replays += 1
+                        await self._bind(turn, segment, options)
+                        owed = ResponseDeadline.for_options(self.timeout, options)
+                        continue
+                    raise error
+        finally:
+            overdue.cancel()
 
     async def _bind(self, turn: Turn, segment: Segment, options: TTSOptions) -> None:
         """Send ``segment`` (all its text so far) as a new context on a live socket."""
@@ -263,8 +269,39 @@ class SocketTurns(TrackTTS[Turn, TTSSocket, TTSOptions]):
         self.emit("word_spoken", payload)
 
 
-def _wait(owed: ResponseDeadline, segment: Segment) -> float | None:
-    """Seconds until the server is late with audio it owes the segment (None: never)."""
+def _due(owed: ResponseDeadline, segment: Segment) -> float | None:
+    """When (``time.monotonic()``) the server is late with audio it owes the segment."""
     sock = segment.socket
-    deadline = owed.due(0.0 if sock is None else sock.activity())
-    return None if deadline is None else max(0.0, deadline - time.monotonic())
+    return owed.due(0.0 if sock is None else sock.activity())
+
+
+class _Overdue:
+    """Wakes a segment's player when the server may be late, without a timer per frame.
+
+    Each frame moves the deadline later, so one wake-up armed at the earliest deadline
+    seen is enough: when it fires, the player re-reads the deadline and either times the
+    context out or waits again. A timer is re-armed only when the deadline moves earlier
+    (text just sent) or after a wake-up.
+    """
+
+    def __init__(self, queue: asyncio.Queue[Any]) -> None:
+        self._queue = queue
+        self._handle: asyncio.TimerHandle | None = None
+        self._at = 0.0
+
+    def arm(self, at: float | None) -> None:
+        if at is None or (self._handle is not None and self._at <= at):
+            return
+        self.cancel()
+        self._at = at
+        delay = max(0.0, at - time.monotonic())
+        self._handle = asyncio.get_running_loop().call_later(delay, self._fire)
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._queue.put_nowait(_CHECK)
