@@ -1,13 +1,19 @@
-"""Small helpers shared by the services: attribution, sample rates, sockets, voice listing."""
+"""Small helpers shared by the services: attribution, sample rates, sockets, voice listing,
+and what every TTS service's constructor and settings updates start with."""
 
 from __future__ import annotations
 
+import copy
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from pipecat.services import websocket_service
+from pipecat.transcriptions.language import Language
+from pipecat.utils.errors import ErrorCategory
+from pipecat.utils.types import is_given
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
@@ -24,9 +30,17 @@ from smallest_core import (
     error_from_http,
     parse_voices,
     redact,
+    resolve_api_key,
 )
 from smallest_core.aio import read_bounded
+from smallest_pipecat._kwargs import check_kwargs
 from smallest_pipecat._version import __version__
+from smallest_pipecat.languages import tts_language
+
+if TYPE_CHECKING:
+    from pipecat.services.tts_service import TTSService as _Base
+else:
+    _Base = object
 
 PACKAGE = "smallest-pipecat"
 _FALLBACK_RATE = 24000
@@ -35,6 +49,13 @@ OUTPUT_RATES: tuple[int, ...] = tuple(
     sorted(set(catalog.TTS_SAMPLE_RATES) | set(catalog.STT_SAMPLE_RATES))
 )
 """Output rates the TTS services accept: the API's own, others resampled from 24000."""
+TTS_MOVED = {
+    "voice_id": "pass settings=Settings(voice=...)",
+    "params": "InputParams are replaced by settings=Settings(...)",
+    "output_format": "the audio is always PCM, what Pipecat plays",
+    "session_id": "not carried by this service",
+}
+"""Where official-plugin constructor arguments live here."""
 
 
 class _RedactAuthorization(logging.Filter):
@@ -178,3 +199,81 @@ def connect_error(exc: Exception, url: str, what: str) -> SmallestError:
     return SmallestError(
         f"cannot reach the {what} socket: {redact(str(exc))}", kind=ErrorKind.CONNECTION
     )
+
+
+def prepare_service(
+    service: Any,
+    base: type,
+    kwargs: Mapping[str, Any],
+    *,
+    settings: type,
+    api_key: str | None,
+    base_url: str | None,
+    sample_rate: int | None,
+    expire_content: bool,
+) -> None:
+    """What every TTS service's constructor starts with: ``TypeError`` for a keyword
+    ``base`` does not take, ``ValueError`` for a rate no pipeline plays; then the
+    endpoints, the key and the content-expiry opt-in on ``service``."""
+    check_kwargs(type(service).__name__, base, kwargs, settings=settings, moved=TTS_MOVED)
+    check_sample_rate(sample_rate)
+    service._endpoints = Endpoints.resolve(base_url)
+    service._api_key = resolve_api_key(api_key, service._endpoints.base_url)
+    service._expire_content = expire_content
+
+
+def resolve_tts_language(settings: Any) -> None:
+    """Store the language as a Lightning code (``ValueError`` if the model cannot)."""
+    language = settings.language
+    if not is_given(language) or language is None:
+        return
+    model = settings.model if is_given(settings.model) and settings.model else None
+    settings.language = tts_language(language, str(model) if model else None)
+
+
+class CheckedSettings(_Base):
+    """Mixin: metrics on, and a settings update that is checked before it applies."""
+
+    _endpoints: Endpoints
+    _api_key: ApiKey
+    _expire_content: bool
+
+    def can_generate_metrics(self) -> bool:
+        """TTFB and usage metrics are reported."""
+        return True
+
+    def _check_settings(self, candidate: Any) -> None:
+        """Normalise ``candidate`` (the settings after an update) in place; ``ValueError``
+        names what is not allowed."""
+        raise NotImplementedError
+
+    async def _update_settings(self, delta: Any) -> dict[str, Any]:
+        """Apply a delta; an invalid one is refused with an ``ErrorFrame`` and the
+        settings stay as they were."""
+        candidate = copy.deepcopy(self._settings)
+        candidate.apply_update(delta)
+        try:
+            self._check_settings(candidate)
+        except ValueError as exc:
+            await self.push_error(
+                f"Smallest TTS settings rejected: {exc}", category=ErrorCategory.APPLICATION
+            )
+            return {}
+        if is_given(delta.language) and delta.language is not None:
+            delta.language = candidate.language
+        changed: dict[str, Any] = await super()._update_settings(delta)
+        return changed
+
+
+class LightningVoices(CheckedSettings):
+    """Mixin of the Lightning v3.1 services: language codes and the voice list."""
+
+    def language_to_service_language(self, language: Language) -> str | None:
+        """The Lightning code for ``language``; ``ValueError`` names the allowed codes."""
+        model = self._settings.model if is_given(self._settings.model) else None
+        return tts_language(language, model if isinstance(model, str) else None)
+
+    async def list_voices(self, model: str | None = None) -> list[Voice]:
+        """Voices of ``model`` (default: the current one) from ``GET .../get_voices``."""
+        chosen = model or str(self._settings.model)
+        return await fetch_voices(self._endpoints, self._api_key, chosen)

@@ -1,10 +1,16 @@
 """The response clock of the Lightning socket service: when the server owes a context an
 answer is the core's rule (:class:`~smallest_core.ResponseDeadline`); this keeps Pipecat's
-quiet timer from cutting such a context, and fails one the server stays silent on."""
+quiet timer from cutting such a context, and fails one the server stays silent on.
+
+Its deadlines fold into the reader's one timer with the core's own
+(:meth:`ResponseClock._next_wakeup`): a send that makes something owed brings the timer
+forward; a frame only pushes a context's deadline later, so it re-arms nothing (the
+timer then fires early, finds nothing due and names the next deadline).
+"""
 
 from __future__ import annotations
 
-import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -61,7 +67,6 @@ class ResponseClock(_Base):
     _contexts: dict[str, ServerContext]
     _failed_contexts: set[str]
     _refused_contexts: set[str]
-    _recv_timeout: asyncio.Timeout | None
     _next_keepalive: float | None
     _response_timeout_s: float
 
@@ -71,6 +76,9 @@ class ResponseClock(_Base):
             raise NotImplementedError
 
         async def _handle_events(self, events: list[TTSEvent]) -> None:
+            raise NotImplementedError
+
+        def _wake_by(self, when: float) -> None:
             raise NotImplementedError
 
     def _owed(self, conn: TTSConnection) -> list[tuple[ServerContext, float]]:
@@ -86,7 +94,7 @@ class ResponseClock(_Base):
 
     def _start_owing(self, conn: TTSConnection) -> None:
         """Tell each context's clock what just went out on ``conn``."""
-        now = asyncio.get_running_loop().time()
+        now = time.monotonic()
         for ctx in self._contexts.values():
             if ctx.conn is not conn or ctx.owed is None:
                 continue
@@ -110,14 +118,7 @@ class ResponseClock(_Base):
     def _restart_clock(ctx: ServerContext) -> None:
         """A frame arrived for a context: the server answered what it was sent."""
         if ctx.owed is not None:
-            ctx.owed.answered(asyncio.get_running_loop().time())
-
-    def _wake_by(self, when: float) -> None:
-        timeout = self._recv_timeout
-        if timeout is not None:
-            current = timeout.when()
-            if current is None or when < current:
-                timeout.reschedule(when)
+            ctx.owed.answered(time.monotonic())
 
     def _next_wakeup(self, conn: TTSConnection) -> float | None:
         owed = self._owed(conn)

@@ -5,13 +5,11 @@ a context that never reached the server's audio is resent on a new socket."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 from typing import TYPE_CHECKING
 
 from loguru import logger
 from pipecat.frames.frames import TTSAudioRawFrame
-from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from smallest_core import (
     AudioReceived,
@@ -28,18 +26,17 @@ from smallest_core import (
     redact,
     should_replay,
 )
+from smallest_pipecat._socket_service import SocketService
 from smallest_pipecat._tts_clock import ResponseClock, ServerContext
 from smallest_pipecat.errors import error_frame
 
 _NO_SPACE_LANGUAGES = frozenset({"zh", "ja"})
 
 
-class TTSReceiver(ResponseClock):
+class TTSReceiver(SocketService[TTSConnection], ResponseClock):
     """Reads the socket of :class:`~smallest_pipecat.SmallestTTSService`."""
 
-    _conn: TTSConnection | None
     _by_core_id: dict[str, str]
-    _socket_ready: asyncio.Event
     _audio_flush: asyncio.Task[None] | None
     _audio_lock: asyncio.Lock
     _with_pending: list[ServerContext]
@@ -58,57 +55,30 @@ class TTSReceiver(ResponseClock):
         async def _send_pending(self, conn: TTSConnection) -> None:
             raise NotImplementedError
 
-    async def _receive_messages(self) -> None:
-        """Read the current socket until it closes, feeding every frame to the core."""
-        ws, conn = self._websocket, self._conn
-        if ws is None or conn is None:
-            return
-        code: int | None = None
-        reason = ""
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                async with asyncio.timeout_at(self._next_wakeup(conn)) as timeout:
-                    self._recv_timeout = timeout
-                    message = await ws.recv()
-            except TimeoutError:
-                now = loop.time()
-                conn.poll(now)
-                await self._handle_events(conn.events())
-                self._keep_owed_contexts_alive(conn, now)
-                if await self._fail_silent_contexts(conn, now):
-                    # The server stopped answering: this socket is not trusted again.
-                    reason = "the server stopped answering"
-                    with contextlib.suppress(OSError, WebSocketException):
-                        await ws.close()
-                    break
-                await self._send_pending(conn)
-                continue
-            except ConnectionClosed as exc:
-                if exc.rcvd is not None:
-                    code, reason = exc.rcvd.code, exc.rcvd.reason
-                break
-            finally:
-                self._recv_timeout = None
-            completes = conn.stats.completes
-            conn.receive(message, loop.time())
-            await self._handle_events(conn.events())
-            if conn.stats.completes != completes:  # a segment ended: untimed text may go
-                await self._on_segments_complete(conn)
-            await self._send_pending(conn)
-        if self._websocket is ws:
-            self._websocket = None
-            self._conn = None
-            self._socket_ready.clear()
-        await self._call_event_handler("on_disconnected")
+    async def _on_frame(self, conn: TTSConnection, data: str | bytes, now: float) -> None:
+        completes = conn.stats.completes
+        conn.receive(data, now)
+        await self._handle_events(conn.events())
+        if conn.stats.completes != completes:  # a segment ended: untimed text may go
+            await self._on_segments_complete(conn)
+        await self._send_pending(conn)
+        deadline = conn.next_deadline()
+        if deadline is not None:
+            self._wake_by(deadline)
+
+    async def _on_deadline(self, conn: TTSConnection, now: float) -> float | None:
+        conn.poll(now)
+        await self._handle_events(conn.events())
+        self._keep_owed_contexts_alive(conn, now)
+        if await self._fail_silent_contexts(conn, now):
+            await self._stop_reading("the server stopped answering")
+            return None
+        await self._send_pending(conn)
+        return self._next_wakeup(conn)
+
+    async def _socket_lost(self, conn: TTSConnection, code: int | None, reason: str) -> None:
         conn.connection_lost(code, reason)
         await self._handle_events(conn.events())
-
-    async def _receive_loop(self) -> None:
-        """Serve each socket in turn; a closed socket is reopened on demand."""
-        while True:
-            await self._socket_ready.wait()
-            await self._receive_messages()
 
     async def _handle_events(self, events: list[TTSEvent]) -> None:
         for event in events:

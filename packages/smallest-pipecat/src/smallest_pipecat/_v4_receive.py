@@ -3,14 +3,11 @@ failures, a silent server timed out; and the commands out."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from loguru import logger
 from pipecat.frames.frames import ErrorFrame, TTSAudioRawFrame
-from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from smallest_core import (
     LightningV4Event,
@@ -25,12 +22,8 @@ from smallest_core import (
     redact,
 )
 from smallest_pipecat._resample import PcmResampler
+from smallest_pipecat._socket_service import SocketService
 from smallest_pipecat.errors import error_frame
-
-if TYPE_CHECKING:
-    from pipecat.services.tts_service import WebsocketTTSService as _Base
-else:
-    _Base = object
 
 _ACCESS_HINT = "Lightning v4 is in beta and enabled per account; SmallestTTSService works meanwhile"
 
@@ -44,67 +37,41 @@ class V4Context:
     resampler: PcmResampler | None = None
 
 
-class V4Receiver(_Base):
+class V4Receiver(SocketService[LightningV4Session]):
     """The socket side of :class:`~smallest_pipecat.SmallestLightningV4TTSService`."""
 
-    _session: LightningV4Session | None
     _reported: LightningV4Session | None
     _contexts: dict[str, V4Context]
     _turn_context: dict[str, str]
     _failed_contexts: set[str]
-    _socket_ready: asyncio.Event
-    _recv_timeout: asyncio.Timeout | None
+    _heard_at: float
     _response_timeout_s: float
 
-    async def _send_out(self, session: LightningV4Session) -> None:
-        ws = self._websocket
-        messages = session.data_to_send()
-        if not messages or ws is None or session is not self._session:
-            return
-        try:
-            for message in messages:
-                await ws.send(message)
-        except (OSError, WebSocketException) as exc:
-            logger.debug(f"{self} send failed: {redact(str(exc))}")  # the reader sees the close
+    async def _on_frame(self, session: LightningV4Session, data: str | bytes, now: float) -> None:
+        self._heard_at = now
+        session.receive(data)
+        await self._handle_events(session, session.events())
+        await self._send_queued(session)
 
-    async def _receive_loop(self) -> None:
-        while True:
-            await self._socket_ready.wait()
-            await self._receive_messages()
+    async def _on_deadline(self, session: LightningV4Session, now: float) -> float | None:
+        """The server may stay silent ``response_timeout_s`` while it owes a turn audio."""
+        if not session.busy:
+            return None
+        due = self._heard_at + self._response_timeout_s
+        if now < due:
+            return due
+        await self._stop_reading(f"no answer from the server within {self._response_timeout_s:g} s")
+        return None
 
-    async def _receive_messages(self) -> None:
-        """Read the current socket until it closes or goes silent while owing audio."""
-        ws, session = self._websocket, self._session
-        if ws is None or session is None:
-            self._socket_ready.clear()
-            return
-        code: int | None = None
-        reason = ""
-        loop = asyncio.get_running_loop()
-        while True:
-            deadline = loop.time() + self._response_timeout_s if session.busy else None
-            try:
-                async with asyncio.timeout_at(deadline) as timeout:
-                    self._recv_timeout = timeout
-                    message = await ws.recv()
-            except TimeoutError:
-                reason = f"no answer from the server within {self._response_timeout_s:g} s"
-                with contextlib.suppress(OSError, WebSocketException):
-                    await ws.close()
-                break
-            except ConnectionClosed as exc:
-                if exc.rcvd is not None:
-                    code, reason = exc.rcvd.code, exc.rcvd.reason
-                break
-            finally:
-                self._recv_timeout = None
-            session.receive(message)
-            await self._handle_events(session, session.events())
-            await self._send_out(session)
-        if self._websocket is ws:
-            self._websocket, self._session = None, None
-            self._socket_ready.clear()
-            await self._call_event_handler("on_disconnected")
+    def _owe_audio(self, was_busy: bool) -> None:
+        """A turn was queued: the server's silence counts from now if it owed nothing."""
+        if not was_busy:
+            self._heard_at = time.monotonic()
+        self._wake_by(self._heard_at + self._response_timeout_s)
+
+    async def _socket_lost(
+        self, session: LightningV4Session, code: int | None, reason: str
+    ) -> None:
         session.connection_lost(code, reason)
         await self._handle_events(session, session.events())
 

@@ -7,24 +7,19 @@ route, with the affect of the current settings on every request.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import aiohttp
 from pipecat.frames.frames import ErrorFrame, Frame, TTSAudioRawFrame
 from pipecat.services.tts_service import TTSService
-from pipecat.transcriptions.language import Language
 from pipecat.utils.errors import ErrorCategory
-from pipecat.utils.types import is_given
 
 from smallest_core import (
     MAX_ERROR_BODY_BYTES,
-    Endpoints,
     ErrorKind,
     PcmDecoder,
     SmallestError,
-    Voice,
     check_duration,
     check_text,
     error_from_audio_response,
@@ -32,29 +27,26 @@ from smallest_core import (
     http_request_headers,
     name_the_voice,
     redact,
-    resolve_api_key,
 )
 from smallest_core.aio import read_bounded
 from smallest_pipecat._common import (
-    check_sample_rate,
-    fetch_voices,
+    LightningVoices,
     first_supported_rate,
     http_error,
+    prepare_service,
     request_headers,
+    resolve_tts_language,
 )
 from smallest_pipecat._failures import ReportedFailures
 from smallest_pipecat._http_session import HttpSession
-from smallest_pipecat._kwargs import check_kwargs
 from smallest_pipecat._resample import stream_resampler
 from smallest_pipecat.errors import error_frame
-from smallest_pipecat.languages import tts_language
 from smallest_pipecat.settings import SmallestTTSSettings, initial_tts_settings, tts_options
-from smallest_pipecat.tts import TTS_MOVED, _resolve_language
 
 _READ_BYTES = 4096
 
 
-class SmallestHttpTTSService(HttpSession, ReportedFailures, TTSService):
+class SmallestHttpTTSService(HttpSession, ReportedFailures, LightningVoices, TTSService):
     """Smallest AI Lightning TTS over HTTP, with the same settings as the socket service."""
 
     Settings = SmallestTTSSettings
@@ -83,19 +75,18 @@ class SmallestHttpTTSService(HttpSession, ReportedFailures, TTSService):
                 (Enterprise plans; ``x-expire-content``).
             **kwargs: Passed to :class:`TTSService`; unknown names raise ``TypeError``.
         """
-        check_kwargs(
-            "SmallestHttpTTSService",
+        prepare_service(
+            self,
             TTSService,
             kwargs,
             settings=SmallestTTSSettings,
-            moved=TTS_MOVED,
+            api_key=api_key,
+            base_url=base_url,
+            sample_rate=sample_rate,
+            expire_content=expire_content,
         )
-        self._expire_content = expire_content
         store = initial_tts_settings(settings, max_buffer_delay_ms=None)
-        _resolve_language(store)
-        check_sample_rate(sample_rate)
-        self._endpoints = Endpoints.resolve(base_url)
-        self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
+        resolve_tts_language(store)
         self._timeout = aiohttp.ClientTimeout(total=check_duration("timeout_s", timeout_s))
         tts_options(
             store,
@@ -114,21 +105,6 @@ class SmallestHttpTTSService(HttpSession, ReportedFailures, TTSService):
         self._session: aiohttp.ClientSession | None = None
         self._failed_contexts = set()
 
-    def can_generate_metrics(self) -> bool:
-        """TTFB and usage metrics are reported."""
-        return True
-
-    def language_to_service_language(self, language: Language) -> str | None:
-        """The Lightning code for ``language``; ``ValueError`` names the allowed codes."""
-        model = self._settings.model if is_given(self._settings.model) else None
-        return tts_language(language, model if isinstance(model, str) else None)
-
-    async def list_voices(self, model: str | None = None) -> list[Voice]:
-        """Voices of ``model`` (default: the current one)."""
-        return await fetch_voices(
-            self._endpoints, self._api_key, model or str(self._settings.model)
-        )
-
     async def on_turn_context_completed(self) -> None:
         """End a failed turn at once (with no audio Pipecat would wait for its quiet timer).
 
@@ -145,27 +121,15 @@ class SmallestHttpTTSService(HttpSession, ReportedFailures, TTSService):
             await self.remove_audio_context(context_id)
         await super().on_turn_context_completed()  # type: ignore[no-untyped-call]
 
-    async def _update_settings(self, delta: Any) -> dict[str, Any]:
-        """Apply a delta to the next request (affect per utterance); an invalid one is
-        refused with an ``ErrorFrame`` and the settings stay as they were."""
-        prospective = copy.deepcopy(self._settings)
-        prospective.apply_update(delta)
-        try:
-            _resolve_language(prospective)
-            tts_options(
-                prospective,
-                sample_rate=first_supported_rate(self.sample_rate),
-                word_timestamps=False,
-                output_format="pcm",
-            )
-        except ValueError as exc:
-            await self.push_error(
-                f"Smallest TTS settings rejected: {exc}", category=ErrorCategory.APPLICATION
-            )
-            return {}
-        if is_given(delta.language) and delta.language is not None:
-            delta.language = prospective.language
-        return await super()._update_settings(delta)
+    def _check_settings(self, candidate: Any) -> None:
+        """The update applies to the next request (affect per utterance)."""
+        resolve_tts_language(candidate)
+        tts_options(
+            candidate,
+            sample_rate=first_supported_rate(self.sample_rate),
+            word_timestamps=False,
+            output_format="pcm",
+        )
 
     async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame | None, None]:
         """Synthesize ``text`` and stream its audio as it arrives."""

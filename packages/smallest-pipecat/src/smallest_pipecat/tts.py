@@ -11,63 +11,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
+import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from loguru import logger
 from pipecat.frames.frames import ErrorFrame, Frame
 from pipecat.services.tts_service import TextAggregationMode, WebsocketTTSService
-from pipecat.transcriptions.language import Language
 from pipecat.utils.errors import ErrorCategory
-from pipecat.utils.types import is_given
-from websockets.exceptions import WebSocketException
-from websockets.protocol import State
 
 from smallest_core import (
-    Endpoints,
-    ErrorKind,
     ResponseDeadline,
     SmallestError,
     TTSConnection,
     TTSOptions,
-    Voice,
     check_duration,
     check_text,
-    redact,
-    resolve_api_key,
 )
 from smallest_pipecat._common import (
-    check_sample_rate,
-    connect_error,
-    fetch_voices,
+    LightningVoices,
     first_supported_rate,
-    ws_options,
+    prepare_service,
+    resolve_tts_language,
 )
 from smallest_pipecat._failures import ReportedFailures
-from smallest_pipecat._kwargs import check_kwargs
 from smallest_pipecat._resample import stream_resampler
 from smallest_pipecat._tts_clock import ServerContext
 from smallest_pipecat._tts_receive import TTSReceiver
 from smallest_pipecat.errors import error_frame
-from smallest_pipecat.languages import tts_language
 from smallest_pipecat.settings import SmallestTTSSettings, initial_tts_settings, tts_options
 
 DEFAULT_IDLE_TIMEOUT_S = 300
 """Sent as ``?timeout=``: the server closes an idle socket after this many seconds."""
 DEFAULT_RESPONSE_TIMEOUT_S = 10.0
 """How long the server may stay silent while it owes a context audio."""
-_CONNECT_TIMEOUT_S = 10.0
-TTS_MOVED = {
-    "voice_id": "pass settings=Settings(voice=...)",
-    "params": "InputParams are replaced by settings=Settings(...)",
-    "output_format": "the audio is always PCM, what Pipecat plays",
-    "session_id": "not carried by this service",
-}
-"""Where official-plugin constructor arguments live here."""
 
 
-class SmallestTTSService(TTSReceiver, ReportedFailures, WebsocketTTSService):
+class SmallestTTSService(TTSReceiver, ReportedFailures, LightningVoices, WebsocketTTSService):
     """Smallest AI Lightning TTS over a persistent WebSocket.
 
     Example::
@@ -115,12 +94,15 @@ class SmallestTTSService(TTSReceiver, ReportedFailures, WebsocketTTSService):
             **kwargs: Passed to :class:`WebsocketTTSService`; unknown names raise
                 ``TypeError``.
         """
-        check_kwargs(
-            "SmallestTTSService",
+        prepare_service(
+            self,
             WebsocketTTSService,
             kwargs,
             settings=SmallestTTSSettings,
-            moved=TTS_MOVED,
+            api_key=api_key,
+            base_url=base_url,
+            sample_rate=sample_rate,
+            expire_content=expire_content,
         )
         mode = text_aggregation_mode or TextAggregationMode.SENTENCE
         # Pipecat already cuts text at sentence ends, so server-side buffering only adds
@@ -128,16 +110,12 @@ class SmallestTTSService(TTSReceiver, ReportedFailures, WebsocketTTSService):
         store = initial_tts_settings(
             settings, max_buffer_delay_ms=0 if mode == TextAggregationMode.SENTENCE else None
         )
-        _resolve_language(store)
-        check_sample_rate(sample_rate)
+        resolve_tts_language(store)
         self._response_timeout_s = check_duration("response_timeout_s", response_timeout_s)
         if idle_timeout_s is not None:
             check_duration("idle_timeout_s", idle_timeout_s)
-        self._endpoints = Endpoints.resolve(base_url)
-        self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
         self._word_timestamps = word_timestamps
         self._idle_timeout_s = idle_timeout_s
-        self._expire_content = expire_content
         # Validate everything now: a bad voice/model/language fails at construction.
         tts_options(
             store,
@@ -157,7 +135,7 @@ class SmallestTTSService(TTSReceiver, ReportedFailures, WebsocketTTSService):
             text_aggregation_mode=mode,
             **kwargs,
         )
-        self._conn: TTSConnection | None = None
+        self._init_socket()
         self._contexts: dict[str, ServerContext] = {}
         self._by_core_id: dict[str, str] = {}
         self._failed_contexts: set[str] = set()
@@ -167,107 +145,42 @@ class SmallestTTSService(TTSReceiver, ReportedFailures, WebsocketTTSService):
         """Contexts whose every sentence so far was refused (bad text): ended at flush."""
         self._usable_after_connect = False
         """A refused connection wrote the service off; a successful one restores it."""
-        self._recv_timeout: asyncio.Timeout | None = None
         self._next_keepalive: float | None = None
-        self._socket_lock = asyncio.Lock()
-        self._socket_ready = asyncio.Event()
-        self._receive_task: asyncio.Task[None] | None = None
         self._audio_flush: asyncio.Task[None] | None = None
         self._audio_lock = asyncio.Lock()
         self._with_pending: list[ServerContext] = []
-        self.connections_opened = 0
-        """Sockets opened so far (reuse is visible here and in the server's logs)."""
 
-    # ------------------------------------------------------------------ public API
-    def can_generate_metrics(self) -> bool:
-        """TTFB and usage metrics are reported."""
-        return True
+    # ------------------------------------------------------------------ socket
+    async def _connect_refused(self, error: SmallestError) -> None:
+        self._usable_after_connect = True
+        await self.push_error_frame(error_frame(error, "Smallest TTS connection failed"))
 
-    def language_to_service_language(self, language: Language) -> str | None:
-        """The Lightning code for ``language``; ``ValueError`` names the allowed codes."""
-        model = self._settings.model if is_given(self._settings.model) else None
-        return tts_language(language, model if isinstance(model, str) else None)
-
-    async def list_voices(self, model: str | None = None) -> list[Voice]:
-        """Voices of ``model`` (default: the current one) from ``GET .../get_voices``."""
-        chosen = model or str(self._settings.model)
-        return await fetch_voices(self._endpoints, self._api_key, chosen)
-
-    # ------------------------------------------------------------------ lifecycle
-    async def start(self, frame: Any) -> None:
-        """Open the socket when the pipeline starts."""
-        await super().start(frame)
-        await self._connect()
-
-    async def _connect(self) -> None:
-        await super()._connect()  # type: ignore[no-untyped-call]
-        if self._receive_task is None:
-            self._receive_task = self.create_task(self._receive_loop(), name="smallest-tts-recv")
-        try:
-            await self._ensure_socket()
-        except SmallestError as exc:
-            self._usable_after_connect = True
-            await self.push_error_frame(error_frame(exc, "Smallest TTS connection failed"))
-
-    async def _disconnect(self) -> None:
-        await super()._disconnect()  # type: ignore[no-untyped-call]
-        if self._receive_task is not None:
-            await self.cancel_task(self._receive_task)
-            self._receive_task = None
+    async def _drop_contexts(self) -> None:
         flush, self._audio_flush = self._audio_flush, None
         if flush is not None and not flush.done():
             flush.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flush
         self._with_pending.clear()
-        await self._disconnect_websocket()
         self._contexts.clear()
         self._by_core_id.clear()
 
     async def _connect_websocket(self) -> None:
         await self._ensure_socket()
 
-    async def _disconnect_websocket(self) -> None:
-        ws, self._websocket = self._websocket, None
-        self._conn = None
-        self._socket_ready.clear()
-        if ws is not None:
-            try:
-                await ws.close()
-            except (OSError, WebSocketException) as exc:
-                logger.debug(f"{self} closing the socket failed: {redact(str(exc))}")
-            await self._call_event_handler("on_disconnected")
-
     async def _ensure_socket(self) -> TTSConnection:
         """The open connection, opening a socket first if there is none."""
         async with self._socket_lock:
-            ws = self._websocket
-            if ws is not None and ws.state is State.OPEN and self._conn is not None:
-                return self._conn
+            transport, conn = self._transport, self._protocol
+            if transport is not None and not transport.closed and conn is not None:
+                return conn
             url = self._endpoints.tts_ws(idle_timeout_s=self._idle_timeout_s)
-            try:
-                ws = await asyncio.wait_for(
-                    self._websocket_connect(
-                        url, **ws_options(self._api_key, expire_content=self._expire_content)
-                    ),
-                    _CONNECT_TIMEOUT_S,
-                )
-            except TimeoutError as exc:
-                raise SmallestError(
-                    "timed out opening the TTS socket", kind=ErrorKind.CONNECTION
-                ) from exc
-            except Exception as exc:
-                raise connect_error(exc, url, "TTS") from None
-            self._websocket = ws
-            self._conn = TTSConnection(self._options())
-            self.connections_opened += 1
-            self._socket_ready.set()
-            await self._call_event_handler("on_connected")
+            conn = await self._open_websocket(url, "TTS", TTSConnection(self._options()))
             if self._usable_after_connect:
                 # The refusal that wrote the service off is over (a key fixed on the server).
                 self._usable_after_connect = False
                 await self.set_usable(True)
-            return self._conn
+            return conn
 
     # ------------------------------------------------------------------ synthesis
     def _options(self) -> TTSOptions:
@@ -376,7 +289,7 @@ class SmallestTTSService(TTSReceiver, ReportedFailures, WebsocketTTSService):
             ctx.pending.clear()  # the interrupted turn's audio goes nowhere
             self._by_core_id.pop(ctx.core_id, None)
             conn = ctx.conn
-            conn.cancel(ctx.core_id, asyncio.get_running_loop().time())
+            conn.cancel(ctx.core_id, time.monotonic())
             await self._handle_events(conn.events())
             await self._send_pending(conn)
             deadline = conn.next_deadline()
@@ -386,48 +299,18 @@ class SmallestTTSService(TTSReceiver, ReportedFailures, WebsocketTTSService):
         await super().on_audio_context_interrupted(context_id)
 
     async def _send_pending(self, conn: TTSConnection) -> None:
-        ws = self._websocket
-        messages = conn.data_to_send()
-        if not messages or ws is None or conn is not self._conn:
-            return
-        try:
-            for message in messages:
-                await ws.send(message)
-        except (OSError, WebSocketException) as exc:
-            # The receive loop sees the close and fails or replays the contexts.
-            logger.debug(f"{self} send failed: {redact(str(exc))}")
-            return
-        self._start_owing(conn)
+        if await self._send_queued(conn):
+            self._start_owing(conn)
 
-    async def _update_settings(self, delta: Any) -> dict[str, Any]:
-        """Apply a settings delta: new contexts use it; the socket is kept."""
-        prospective = copy.deepcopy(self._settings)
-        prospective.apply_update(delta)
-        try:
-            _resolve_language(prospective)
-            tts_options(
-                prospective,
-                sample_rate=first_supported_rate(self.sample_rate),
-                word_timestamps=self._word_timestamps,
-                output_format="pcm",
-            ).check_websocket()
-        except ValueError as exc:
-            await self.push_error(
-                f"Smallest TTS settings rejected: {exc}", category=ErrorCategory.APPLICATION
-            )
-            return {}
-        if is_given(delta.language) and delta.language is not None:
-            delta.language = prospective.language
-        return await super()._update_settings(delta)
-
-
-def _resolve_language(settings: SmallestTTSSettings) -> None:
-    """Store the language as a Lightning code (``ValueError`` if the model cannot)."""
-    language = settings.language
-    if not is_given(language) or language is None:
-        return
-    model = settings.model if is_given(settings.model) and settings.model else None
-    settings.language = tts_language(language, str(model) if model else None)
+    def _check_settings(self, candidate: Any) -> None:
+        """New contexts use the update; the socket is kept."""
+        resolve_tts_language(candidate)
+        tts_options(
+            candidate,
+            sample_rate=first_supported_rate(self.sample_rate),
+            word_timestamps=self._word_timestamps,
+            output_format="pcm",
+        ).check_websocket()
 
 
 __all__ = ["DEFAULT_IDLE_TIMEOUT_S", "DEFAULT_RESPONSE_TIMEOUT_S", "SmallestTTSService"]

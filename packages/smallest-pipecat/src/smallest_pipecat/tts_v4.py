@@ -10,9 +10,6 @@ interrupted turn is dropped by the core, never played in the next one.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import copy
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -22,22 +19,10 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.tts_service import WebsocketTTSService
 from pipecat.transcriptions.language import Language
 from pipecat.utils.errors import ErrorCategory
-from pipecat.utils.types import is_given
-from websockets.exceptions import WebSocketException
-from websockets.protocol import State
 
-from smallest_core import (
-    Endpoints,
-    ErrorKind,
-    LightningV4Session,
-    SmallestError,
-    check_duration,
-    redact,
-    resolve_api_key,
-)
-from smallest_pipecat._common import check_sample_rate, connect_error, ws_options
+from smallest_core import LightningV4Session, SmallestError, check_duration
+from smallest_pipecat._common import CheckedSettings, prepare_service
 from smallest_pipecat._failures import ReportedFailures
-from smallest_pipecat._kwargs import check_kwargs
 from smallest_pipecat._resample import stream_resampler
 from smallest_pipecat._v4_receive import V4Context, V4Receiver
 from smallest_pipecat._v4_user_audio import CallerTurns
@@ -48,14 +33,14 @@ from smallest_pipecat.settings_v4 import (
     v4_language,
     v4_options,
 )
-from smallest_pipecat.tts import TTS_MOVED
 
 DEFAULT_RESPONSE_TIMEOUT_S = 10.0
 """How long the server may stay silent while a turn is queued or speaking."""
-_CONNECT_TIMEOUT_S = 10.0
 
 
-class SmallestLightningV4TTSService(V4Receiver, ReportedFailures, WebsocketTTSService):
+class SmallestLightningV4TTSService(
+    V4Receiver, ReportedFailures, CheckedSettings, WebsocketTTSService
+):
     """Smallest AI Lightning v4 (beta) over one persistent live session.
 
     Example::
@@ -97,19 +82,18 @@ class SmallestLightningV4TTSService(V4Receiver, ReportedFailures, WebsocketTTSSe
             **kwargs: Passed to :class:`WebsocketTTSService`; unknown names raise
                 ``TypeError``.
         """
-        check_kwargs(
-            "SmallestLightningV4TTSService",
+        prepare_service(
+            self,
             WebsocketTTSService,
             kwargs,
             settings=SmallestLightningV4TTSSettings,
-            moved=TTS_MOVED,
+            api_key=api_key,
+            base_url=base_url,
+            sample_rate=sample_rate,
+            expire_content=expire_content,
         )
         store = initial_v4_settings(settings)
-        check_sample_rate(sample_rate)
         self._response_timeout_s = check_duration("response_timeout_s", response_timeout_s)
-        self._endpoints = Endpoints.resolve(base_url)
-        self._api_key = resolve_api_key(api_key, self._endpoints.base_url)
-        self._expire_content = expire_content
         v4_options(store, _v4_rate(sample_rate or 24000))
         super().__init__(
             push_text_frames=True,
@@ -119,7 +103,7 @@ class SmallestLightningV4TTSService(V4Receiver, ReportedFailures, WebsocketTTSSe
             settings=store,
             **kwargs,
         )
-        self._session: LightningV4Session | None = None
+        self._init_socket()
         self._stale = False
         """Settings changed: the next turn after the current ones opens a new session."""
         self._reported: LightningV4Session | None = None
@@ -128,17 +112,9 @@ class SmallestLightningV4TTSService(V4Receiver, ReportedFailures, WebsocketTTSSe
         self._turn_context: dict[str, str] = {}
         self._failed_contexts: set[str] = set()
         self._caller = CallerTurns() if user_audio else None
-        self._socket_lock = asyncio.Lock()
-        self._socket_ready = asyncio.Event()
-        self._receive_task: asyncio.Task[None] | None = None
-        self._recv_timeout: asyncio.Timeout | None = None
-        self.connections_opened = 0
+        self._heard_at = 0.0
 
     # ------------------------------------------------------------------ public API
-    def can_generate_metrics(self) -> bool:
-        """TTFB and usage metrics are reported."""
-        return True
-
     def language_to_service_language(self, language: Language) -> str | None:
         """``en`` (or ``auto``); other languages raise ``ValueError``."""
         return v4_language(language)
@@ -151,27 +127,11 @@ class SmallestLightningV4TTSService(V4Receiver, ReportedFailures, WebsocketTTSSe
         if self._caller is not None:
             self._caller.set_text(text)
 
-    # ------------------------------------------------------------------ lifecycle
-    async def start(self, frame: Any) -> None:
-        """Open the session when the pipeline starts."""
-        await super().start(frame)
-        await self._connect()
+    # ------------------------------------------------------------------ socket
+    async def _connect_refused(self, error: SmallestError) -> None:
+        await self.push_error_frame(self._error_frame(error))
 
-    async def _connect(self) -> None:
-        await super()._connect()  # type: ignore[no-untyped-call]
-        if self._receive_task is None:
-            self._receive_task = self.create_task(self._receive_loop(), name="smallest-v4-recv")
-        try:
-            await self._ensure_session()
-        except SmallestError as exc:
-            await self.push_error_frame(self._error_frame(exc))
-
-    async def _disconnect(self) -> None:
-        await super()._disconnect()  # type: ignore[no-untyped-call]
-        if self._receive_task is not None:
-            await self.cancel_task(self._receive_task)
-            self._receive_task = None
-        await self._disconnect_websocket()
+    async def _drop_contexts(self) -> None:
         self._contexts.clear()
         self._turn_context.clear()
 
@@ -179,52 +139,26 @@ class SmallestLightningV4TTSService(V4Receiver, ReportedFailures, WebsocketTTSSe
         await self._ensure_session()
 
     async def _disconnect_websocket(self) -> None:
-        ws, session = self._websocket, self._session
-        self._websocket, self._session = None, None
-        self._socket_ready.clear()
-        if ws is None:
-            return
-        if session is not None:
-            session.end()
-            with contextlib.suppress(OSError, WebSocketException):
-                for message in session.data_to_send():
-                    await ws.send(message)
-        try:
-            await ws.close()
-        except (OSError, WebSocketException) as exc:
-            logger.debug(f"{self} closing the socket failed: {redact(str(exc))}")
-        await self._call_event_handler("on_disconnected")
+        session = self._protocol
+        if session is not None and not session.closed:
+            session.end()  # a polite goodbye, then the close
+            await self._send_queued(session)
+        await super()._disconnect_websocket()
 
     async def _ensure_session(self) -> LightningV4Session:
         """The open session, opening one first if there is none (or settings changed)."""
         async with self._socket_lock:
-            ws, session = self._websocket, self._session
+            session = self._protocol
             if self._stale and session is not None and not session.busy:
                 await self._disconnect_websocket()
-                ws, session = None, None
-            open_ = ws is not None and ws.state is State.OPEN
-            if open_ and session is not None and not session.closed:
+                session = None
+            transport = self._transport
+            if transport and not transport.closed and session and not session.closed:
                 return session
             self._stale = False
             options = v4_options(self._settings, _v4_rate(self.sample_rate))
-            url = options.url(self._endpoints)
-            connect = ws_options(self._api_key, expire_content=self._expire_content)
-            try:
-                ws = await asyncio.wait_for(
-                    self._websocket_connect(url, **connect), _CONNECT_TIMEOUT_S
-                )
-            except TimeoutError as exc:
-                raise SmallestError(
-                    "timed out opening the Lightning v4 socket", kind=ErrorKind.CONNECTION
-                ) from exc
-            except Exception as exc:
-                raise connect_error(exc, url, "Lightning v4") from None
-            self._websocket = ws
-            self._session = LightningV4Session(options)
-            self.connections_opened += 1
-            self._socket_ready.set()
-            await self._call_event_handler("on_connected")
-            return self._session
+            session = LightningV4Session(options)
+            return await self._open_websocket(options.url(self._endpoints), "Lightning v4", session)
 
     # ------------------------------------------------------------------ synthesis
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
@@ -247,6 +181,7 @@ class SmallestLightningV4TTSService(V4Receiver, ReportedFailures, WebsocketTTSSe
             if session.sample_rate != self.sample_rate:
                 ctx.resampler = stream_resampler(session.sample_rate, self.sample_rate)
             self._send_caller_turn(session)
+        was_busy = session.busy
         try:
             turn_id = session.speak(text)
         except ValueError as exc:
@@ -256,11 +191,9 @@ class SmallestLightningV4TTSService(V4Receiver, ReportedFailures, WebsocketTTSSe
             return
         ctx.turns.add(turn_id)
         self._turn_context[turn_id] = context_id
-        timeout = self._recv_timeout
-        if timeout is not None and timeout.when() is None:  # the reader was idle
-            timeout.reschedule(asyncio.get_running_loop().time() + self._response_timeout_s)
+        self._owe_audio(was_busy)
         await self._handle_events(session, session.events())
-        await self._send_out(session)
+        await self._send_queued(session)
         await self.start_tts_usage_metrics(text)
         yield None
 
@@ -292,31 +225,23 @@ class SmallestLightningV4TTSService(V4Receiver, ReportedFailures, WebsocketTTSSe
         with it end those contexts as usual.
         """
         ctx = self._contexts.pop(context_id, None)
-        session = self._session
+        session = self._protocol
         if ctx is not None:
             for turn_id in ctx.turns:
                 self._turn_context.pop(turn_id, None)
             if ctx.turns and session is not None and not session.closed:
                 session.interrupt()
                 await self._handle_events(session, session.events())
-                await self._send_out(session)
+                await self._send_queued(session)
         await self.stop_all_metrics()  # type: ignore[no-untyped-call]
         await super().on_audio_context_interrupted(context_id)
 
+    def _check_settings(self, candidate: Any) -> None:
+        candidate.language = v4_language(candidate.language)
+        v4_options(candidate, _v4_rate(self.sample_rate))
+
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         """Apply a delta; connection options take effect on a new session."""
-        candidate = copy.deepcopy(self._settings)
-        candidate.apply_update(delta)
-        try:
-            candidate.language = v4_language(candidate.language)
-            v4_options(candidate, _v4_rate(self.sample_rate))
-        except ValueError as exc:
-            await self.push_error(
-                f"Smallest TTS settings rejected: {exc}", category=ErrorCategory.APPLICATION
-            )
-            return {}
-        if is_given(delta.language) and delta.language is not None:
-            delta.language = candidate.language
         changed = await super()._update_settings(delta)
         if changed:
             self._stale = True

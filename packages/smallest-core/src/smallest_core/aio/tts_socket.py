@@ -1,11 +1,11 @@
-"""One Lightning TTS WebSocket: an aiohttp socket, its core :class:`TTSConnection` and the
-task that reads it.
+"""One Lightning TTS WebSocket: a socket, its core :class:`TTSConnection` and the task
+that reads it.
 
-The loop is the whole of the I/O: read a frame → feed the core → hand each event it
-queued, in order and synchronously, to the sink of the context it belongs to → send what
-the core queued → sleep until the next frame or the core's next deadline. Routing, the
-end of a context, dropping a cancelled context's frames and every timer are the core's
-decisions.
+The loop (:class:`~smallest_core.aio.SocketReader`) is the whole of the I/O: read a frame
+→ feed the core → hand each event it queued, in order and synchronously, to the sink of
+the context it belongs to → send what the core queued → sleep until the next frame or the
+core's next deadline. Routing, the end of a context, dropping a cancelled context's
+frames and every timer are the core's decisions.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 import aiohttp
 
+from smallest_core.aio.reader import SocketReader
+from smallest_core.aio.transport import AiohttpTransport, Transport
 from smallest_core.errors import SmallestError, is_idle_timeout
 from smallest_core.options import TTSOptions
 from smallest_core.redaction import redact
@@ -34,20 +36,21 @@ from smallest_core.tts_events import (
 EventSink = Callable[[TTSEvent], None]
 """Called from the reader for each event of one context; must not block."""
 
-_MIN_WAIT_S = 0.001
-_DATA = (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY)
-
 
 class TTSSocket:
     """A TTS WebSocket shared by consecutive contexts (one at a time)."""
 
     def __init__(
         self,
-        ws: aiohttp.ClientWebSocketResponse,
+        ws: aiohttp.ClientWebSocketResponse | Transport,
         protocol: TTSConnection,
         logger: logging.Logger,
     ) -> None:
         self.ws = ws
+        """The socket as given (an aiohttp WebSocket, or any :class:`Transport`)."""
+        self.transport: Transport = (
+            AiohttpTransport(ws) if isinstance(ws, aiohttp.ClientWebSocketResponse) else ws
+        )
         self.protocol = protocol
         self.logger = logger
         self.opened_at = time.monotonic()
@@ -60,8 +63,7 @@ class TTSSocket:
         self._sinks: dict[str, EventSink] = {}
         self._outbox: list[str] = []
         self._send_lock = asyncio.Lock()
-        self._deadline_timer: asyncio.TimerHandle | None = None
-        self._deadline_flush: asyncio.Task[None] | None = None
+        self._io = SocketReader(self.transport, self._on_frame, self._on_deadline)
         self._reader = asyncio.create_task(self._read_loop(), name="smallest.tts.reader")
 
     @property
@@ -69,7 +71,7 @@ class TTSSocket:
         """Whether a new context may start on this socket."""
         return (
             self.failure is None
-            and not self.ws.closed
+            and not self.transport.closed
             and not self.protocol.closed
             and self.protocol.reusable
             and not self._reader.done()
@@ -136,15 +138,15 @@ class TTSSocket:
         self._outbox.extend(queued)
         async with self._send_lock:
             while self._outbox:
-                if self.ws.closed or self.protocol.closed:
+                if self.transport.closed or self.protocol.closed:
                     self._outbox.clear()
                     break
                 try:
-                    await self.ws.send_str(self._outbox[0])
-                except (ConnectionError, aiohttp.ClientError) as exc:
+                    await self.transport.send(self._outbox[0])
+                except ConnectionError as exc:
                     self._outbox.clear()
-                    reason = f"sending failed: {redact(str(exc)) or type(exc).__name__}"
-                    self.protocol.connection_lost(self.ws.close_code, reason)
+                    reason = f"sending failed: {exc}"
+                    self.protocol.connection_lost(self.transport.close_code, reason)
                     self.dispatch()
                     break
                 del self._outbox[0]
@@ -163,32 +165,21 @@ class TTSSocket:
     def watch_deadline(self) -> None:
         """Poll the core at its next deadline even if no frame arrives by then.
 
-        The reader re-reads the deadline between frames only; a command that sets an
-        earlier one (a cancel that holds the next context until the cancelled one is
-        quiet) calls this so nothing is stranded on a silent socket.
+        The reader learns of deadlines set by frames; a command that sets an earlier one
+        (a cancel that holds the next context until the cancelled one is quiet) calls
+        this so nothing is stranded on a silent socket.
         """
-        deadline = self.protocol.next_deadline()
-        if deadline is None or self._reader.done():
-            return
-        if self._deadline_timer is not None:
-            self._deadline_timer.cancel()
-        delay = max(_MIN_WAIT_S, deadline - time.monotonic())
-        self._deadline_timer = asyncio.get_running_loop().call_later(delay, self._deadline_due)
+        if not self._reader.done():
+            self._io.wake_by(self.protocol.next_deadline())
 
     async def aclose(self) -> None:
         """Stop the reader and close the socket; contexts still open fail."""
-        if self._deadline_timer is not None:
-            self._deadline_timer.cancel()
-        if self._deadline_flush is not None and not self._deadline_flush.done():
-            self._deadline_flush.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._deadline_flush
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._reader
         with contextlib.suppress(Exception):
-            await self.ws.close()
-        self.protocol.connection_lost(self.ws.close_code, "the socket was closed")
+            await self.transport.close()
+        self.protocol.connection_lost(self.transport.close_code, "the socket was closed")
         self.dispatch()
 
     # ------------------------------------------------------------------ reader
@@ -199,16 +190,6 @@ class TTSSocket:
         else:
             self.logger.warning("TTS connection error: %s", error.message)
 
-    def _deadline_due(self) -> None:
-        self._deadline_timer = None
-        if self._reader.done():
-            return
-        self.protocol.poll(time.monotonic())
-        self.dispatch()
-        if self._deadline_flush is None or self._deadline_flush.done():
-            self._deadline_flush = asyncio.create_task(self._send_quietly())
-        self.watch_deadline()
-
     async def _send_quietly(self) -> None:
         """Send what the core queued by itself (e.g. a held context it released)."""
         self._outbox.extend(self.protocol.data_to_send())
@@ -216,31 +197,29 @@ class TTSSocket:
             with contextlib.suppress(Exception):
                 await self.send_pending()
 
+    async def _on_frame(self, data: str | bytes, now: float) -> None:
+        protocol = self.protocol
+        self.last_frame_at = now
+        protocol.receive(data, now)
+        self._hand_out(protocol.events())
+        await self._send_quietly()
+        deadline = protocol.next_deadline()
+        if deadline is not None:
+            self._io.wake_by(deadline)
+
+    async def _on_deadline(self, now: float) -> float | None:
+        self.protocol.poll(now)
+        self.dispatch()
+        await self._send_quietly()
+        return self.protocol.next_deadline()
+
     async def _read_loop(self) -> None:
-        protocol, ws, hand_out = self.protocol, self.ws, self._hand_out
         reason = "the server closed the connection"
         try:
-            while True:
-                deadline = protocol.next_deadline()
-                wait = None if deadline is None else max(_MIN_WAIT_S, deadline - time.monotonic())
-                try:
-                    msg = await ws.receive(timeout=wait)
-                except TimeoutError:
-                    protocol.poll(time.monotonic())
-                    self.dispatch()
-                    await self._send_quietly()
-                    continue
-                if msg.type not in _DATA:
-                    if msg.type is aiohttp.WSMsgType.ERROR:
-                        reason = f"the connection failed: {_describe(msg.data)}"
-                    break
-                self.last_frame_at = now = time.monotonic()
-                protocol.receive(msg.data, now)
-                # a flood of frames never times out: apply a deadline that passed meanwhile
-                if deadline is not None and deadline <= now:
-                    protocol.poll(now)
-                hand_out(protocol.events())
-                await self._send_quietly()
+            self._io.wake_by(self.protocol.next_deadline())
+            await self._io.run()
+            if self.transport.error is not None:
+                reason = f"the connection failed: {self.transport.error}"
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must not strand a context waiting on its sink
@@ -248,9 +227,5 @@ class TTSSocket:
             reason = f"reader failed: {type(exc).__name__}"
         if self.failure is not None and not is_idle_timeout(self.failure):
             reason = self.failure.message
-        protocol.connection_lost(ws.close_code, reason)
+        self.protocol.connection_lost(self.transport.close_code, reason)
         self.dispatch()
-
-
-def _describe(data: object) -> str:
-    return redact(str(data)) or type(data).__name__

@@ -1,10 +1,11 @@
-"""One Lightning v4 live session: an aiohttp socket, the core's :class:`LightningV4Session`
-and the task that reads it.
+"""One Lightning v4 live session: a socket, the core's :class:`LightningV4Session` and the
+task that reads it.
 
-The same loop as :class:`~smallest_core.aio.TTSSocket`: read a frame → feed the session →
-hand each turn's events, in order, to the sink registered for the turn → send what the
-session queued. Which turn a binary frame belongs to, dropping an interrupted turn's audio
-and which errors end the session are the core's decisions.
+The same loop as :class:`~smallest_core.aio.TTSSocket` (:class:`~smallest_core.aio.
+SocketReader`): read a frame → feed the session → hand each turn's events, in order, to
+the sink registered for the turn → send what the session queued. Which turn a binary
+frame belongs to, dropping an interrupted turn's audio and which errors end the session
+are the core's decisions.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Callable
 
 import aiohttp
 
+from smallest_core.aio.reader import SocketReader
+from smallest_core.aio.transport import AiohttpTransport, Transport
 from smallest_core.errors import SmallestError, connection_error
 from smallest_core.lightning_v4 import (
     LightningV4Event,
@@ -34,7 +37,6 @@ TurnEvent = TurnStarted | TurnAudio | TurnEnded | TurnFailed
 TurnSink = Callable[[TurnEvent], None]
 """Called from the reader for each event of one turn; must not block."""
 
-_DATA = (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY)
 _CLOSE_TIMEOUT_S = 1.0
 
 
@@ -43,11 +45,15 @@ class V4Socket:
 
     def __init__(
         self,
-        ws: aiohttp.ClientWebSocketResponse,
+        ws: aiohttp.ClientWebSocketResponse | Transport,
         session: LightningV4Session,
         logger: logging.Logger,
     ) -> None:
         self.ws = ws
+        """The socket as given (an aiohttp WebSocket, or any :class:`Transport`)."""
+        self.transport: Transport = (
+            AiohttpTransport(ws) if isinstance(ws, aiohttp.ClientWebSocketResponse) else ws
+        )
         self.session = session
         self.logger = logger
         self.failure: SmallestError | None = None
@@ -58,13 +64,17 @@ class V4Socket:
         """Set once the session is ready, failed or closed."""
         self._sinks: dict[str, TurnSink] = {}
         self._send_lock = asyncio.Lock()
+        self._io = SocketReader(self.transport, self._on_frame, self._on_deadline)
         self._reader = asyncio.create_task(self._read_loop(), name="smallest.v4.reader")
 
     @property
     def usable(self) -> bool:
         """Whether another turn may be spoken on this session."""
         return not (
-            self.failure is not None or self.ws.closed or self.session.closed or self._reader.done()
+            self.failure is not None
+            or self.transport.closed
+            or self.session.closed
+            or self._reader.done()
         )
 
     async def wait_ready(self) -> None:
@@ -115,13 +125,13 @@ class V4Socket:
         session (the turns' sinks get :class:`TurnFailed`) instead of raising here."""
         async with self._send_lock:
             for message in self.session.data_to_send():
-                if self.ws.closed:
+                if self.transport.closed:
                     return
                 try:
-                    await self.ws.send_str(message)
-                except (ConnectionError, aiohttp.ClientError) as exc:
-                    reason = f"sending failed: {redact(str(exc)) or type(exc).__name__}"
-                    self.session.connection_lost(self.ws.close_code, reason)
+                    await self.transport.send(message)
+                except ConnectionError as exc:
+                    reason = f"sending failed: {exc}"
+                    self.session.connection_lost(self.transport.close_code, reason)
                     self.dispatch(self.session.events())
                     return
 
@@ -134,33 +144,34 @@ class V4Socket:
                     await self.send_pending()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(_CLOSE_TIMEOUT_S):
-                await self.ws.close()
+                await self.transport.close()
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._reader
-        self.session.connection_lost(self.ws.close_code, "the session was closed")
+        self.session.connection_lost(self.transport.close_code, "the session was closed")
         self.dispatch(self.session.events())
 
+    async def _on_frame(self, data: str | bytes, now: float) -> None:
+        self.session.receive(data)
+        self.dispatch(self.session.events())
+        if isinstance(data, str):  # e.g. ``ready`` releases held turns
+            await self.send_pending()
+
+    async def _on_deadline(self, now: float) -> float | None:
+        return None  # the session keeps no timers
+
     async def _read_loop(self) -> None:
-        ws, session = self.ws, self.session
         reason = "Lightning v4 closed the session"
         try:
-            while True:
-                msg = await ws.receive()
-                if msg.type not in _DATA:
-                    if msg.type is aiohttp.WSMsgType.ERROR:
-                        reason = f"the Lightning v4 connection failed: {redact(str(msg.data))}"
-                    elif msg.type is aiohttp.WSMsgType.CLOSE and msg.extra:
-                        reason = f"Lightning v4 closed the session: {redact(str(msg.extra))}"
-                    break
-                session.receive(msg.data)
-                self.dispatch(session.events())
-                if msg.type is aiohttp.WSMsgType.TEXT:  # e.g. ``ready`` releases held turns
-                    await self.send_pending()
+            await self._io.run()
+            if self.transport.error is not None:
+                reason = f"the Lightning v4 connection failed: {self.transport.error}"
+            elif self.transport.close_reason:
+                reason = f"Lightning v4 closed the session: {self.transport.close_reason}"
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a transport failure ends the session like a close
             self.logger.debug("Lightning v4 reader stopped: %r", exc)
-        session.connection_lost(ws.close_code, reason)
-        self.dispatch(session.events())
+        self.session.connection_lost(self.transport.close_code, reason)
+        self.dispatch(self.session.events())
         self._settled.set()
