@@ -25,8 +25,6 @@ from smallest_pipecat._resample import PcmResampler
 from smallest_pipecat._socket_service import SocketService
 from smallest_pipecat.errors import error_frame
 
-_ACCESS_HINT = "Lightning v4 is in beta and enabled per account; SmallestTTSService works meanwhile"
-
 
 @dataclass
 class V4Context:
@@ -136,11 +134,5 @@ class V4Receiver(SocketService[LightningV4Session]):
 
     @staticmethod
     def _error_frame(error: SmallestError) -> ErrorFrame:
-        if error.code == "model_access_denied":
-            error = SmallestError(
-                f"{error.message} ({_ACCESS_HINT})",
-                kind=error.kind,
-                code=error.code,
-                status_code=error.status_code,
-            )
+        """The core's error (a ``model_access_denied`` already says how to get access)."""
         return error_frame(error, "Smallest Lightning v4 error")
