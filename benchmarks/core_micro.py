@@ -3,7 +3,7 @@
 * TTS frames parsed per second through ``TTSConnection.receive`` and ``events``
   (realistic ~1 KB base64 audio chunk frames, with and without interleaved word frames);
 * CPU per second of audio in the core alone;
-* STT frames parsed per second through ``STTStreamState.receive``;
+* STT frames parsed per second through ``STTStreamState.receive`` and ``events``;
 * a cProfile of the TTS path (top functions by own time);
 * the decoders for the ``smallest-core[fast]`` extra: a chunk frame's JSON + base64 decode
   with the standard library, orjson + pybase64, msgspec + pybase64 and a typed msgspec
@@ -230,6 +230,7 @@ def stt_rate(n: int) -> dict[str, float]:
     t0 = time.perf_counter()
     for f in frames:
         state.receive(f)
+        state.events()
     wall = time.perf_counter() - t0
     return {"frames_per_s": n / wall, "us_per_frame": 1e6 * wall / n}
 

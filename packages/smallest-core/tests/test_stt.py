@@ -94,11 +94,14 @@ def test_times_stay_continuous_across_reconnects():
     state = STTStreamState(STTOptions(sample_rate=16000))
     state.connection_started()
     state.audio_sent(32000 * 3)  # 3 s
-    first = state.receive(_final([("a", 1.0, 1.2)]))
-    assert first.words[0].start == 1.0
+    state.receive(_final([("a", 1.0, 1.2)]))
+    (first,) = state.events()
+    assert isinstance(first, Transcript) and first.words[0].start == 1.0
     state.connection_started()  # settings change: new socket, its clock restarts
     state.audio_sent(32000)
-    second = state.receive(_final([("b", 0.5, 0.7)]))
+    state.receive(_final([("b", 0.5, 0.7)]))
+    (second,) = state.events()
+    assert isinstance(second, Transcript)
     assert (second.words[0].start, second.words[0].end) == (3.5, 3.7)
     assert state.audio_seconds_sent == 4.0
 
@@ -106,18 +109,24 @@ def test_times_stay_continuous_across_reconnects():
 def test_finalize_and_close_stream_bookkeeping():
     state = STTStreamState(STTOptions())
     state.connection_started()
-    assert state.finalize(0.0) == '{"type":"finalize"}'
+    assert state.finalize(0.0) is None
+    assert state.data_to_send() == ['{"type":"finalize"}']
     assert state.finalize_pending == 1
     state.receive(_final([], from_finalize=True))
     assert state.finalize_pending == 0
-    assert state.close_stream(0.0) == '{"type":"close_stream"}'
+    assert state.close_stream(0.0) is None
+    assert state.data_to_send() == ['{"type":"close_stream"}']
     assert not state.finished
     state.receive(_final([], is_last=True))
     assert state.finished
-    assert isinstance(state.receive("not json"), STTError)
+    assert state.receive("not json") is None
+    *_, bad = state.events()
+    assert isinstance(bad, STTError)
     state.connection_started()  # a reconnect starts a fresh connection of the same stream
     assert not state.finished and not state.close_requested
-    assert state.keepalive() == '{"type":"keepalive"}'
+    state.sent(0.0)
+    state.poll(state.keepalive_interval_s or 0.0)
+    assert state.data_to_send() == ['{"type":"keepalive"}']
 
 
 def test_batch_response_and_errors():

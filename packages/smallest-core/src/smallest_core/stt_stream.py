@@ -4,17 +4,26 @@
 times are shifted by the audio sent on earlier connections, so the timeline stays
 continuous when a settings change or a dropped socket forces a new connection.
 
+As :class:`~smallest_core.TTSConnection`, it is h11-style: commands (``finalize``,
+``close_stream``) and inputs (``receive``, ``poll``) return nothing; the text messages to
+send come out of :meth:`~STTStreamState.data_to_send` and what happened out of
+:meth:`~STTStreamState.events`, both in order. Audio stays out of the queue: the caller
+chunks and sends binary audio itself (the hot path) and reports it with
+:meth:`~STTStreamState.audio_sent` and :meth:`~STTStreamState.sent`.
+
 Its timers are the protocol's, the same for every adapter; the I/O layer only sleeps until
-:meth:`~STTStreamState.next_deadline` and then asks what is due:
+:meth:`~STTStreamState.next_deadline` and then calls :meth:`~STTStreamState.poll`:
 
 * **keepalive** — ``keepalive_interval_s`` after anything last went out, a ``keepalive``
-  message (the server answers ``pong``), so a long pause does not idle the socket out;
+  message is queued (the server answers ``pong``), so a long pause does not idle the
+  socket out;
 * **finalize** — each ``finalize`` is owed a ``from_finalize`` final within
-  ``finalize_timeout_s`` (an ``is_last`` final answers every one). A missed one is reported
-  once as a retryable ``TIMEOUT`` (code ``finalize_timeout``) and then no longer waited
-  for; the connection stays open and later transcripts are delivered as usual;
+  ``finalize_timeout_s`` (an ``is_last`` final answers every one). A missed one is queued
+  once as a :class:`DeadlineMissed` event, a retryable ``TIMEOUT`` (code
+  ``finalize_timeout``), and then no longer waited for; the connection stays open and
+  later transcripts are delivered as usual;
 * **close** — ``close_stream`` is owed the ``is_last`` final within ``close_timeout_s``.
-  A miss is reported once (code ``close_timeout``); the caller then closes the socket
+  A miss is queued once (code ``close_timeout``); the caller then closes the socket
   without the last transcript.
 """
 
@@ -77,9 +86,11 @@ class STTStreamState:
     """State of one logical transcription stream, across connections.
 
     Call :meth:`connection_started` for every (re)connection, :meth:`audio_sent` for
-    each audio frame sent, :meth:`sent` after anything went out and :meth:`receive` for
-    each frame received. ``finalize`` and ``close_stream`` return the message to send and
-    start the deadline for what the server owes. Times are the caller's monotonic clock.
+    each audio frame sent, :meth:`sent` after anything went out, :meth:`receive` for each
+    frame received and :meth:`poll` when :meth:`next_deadline` is reached. ``finalize``
+    and ``close_stream`` queue their message and start the deadline for what the server
+    owes. Commands and inputs return nothing: drain :meth:`data_to_send` (text
+    messages) and :meth:`events`, both in order. Times are the caller's monotonic clock.
     """
 
     def __init__(
@@ -112,6 +123,23 @@ class STTStreamState:
         """True once the server delivered the last transcript (``is_last``)."""
         self.last_sent_at = 0.0
         """When anything last went out on the current connection (the caller's clock)."""
+        self._outgoing: list[str] = []
+        self._events: list[STTEvent | DeadlineMissed] = []
+
+    # ---------------------------------------------------------------- draining
+    def data_to_send(self) -> list[str]:
+        """Text messages to send now, in order (clears the queue).
+
+        Audio is never queued here: the caller sends it and reports it with
+        :meth:`audio_sent` and :meth:`sent`.
+        """
+        out, self._outgoing = self._outgoing, []
+        return out
+
+    def events(self) -> list[STTEvent | DeadlineMissed]:
+        """What happened since the last call, in order (clears the queue)."""
+        out, self._events = self._events, []
+        return out
 
     # ---------------------------------------------------------------- timeline
     @property
@@ -133,7 +161,8 @@ class STTStreamState:
         """A new connection starts; its clock starts at the audio sent before it.
 
         Nothing is owed on a new connection: a ``finalize`` the old one never answered
-        must be sent again (and is then owed again).
+        must be sent again (and is then owed again). Messages queued for the old
+        connection and not yet taken are dropped; queued events stay.
         """
         if options is not None:
             self.options = options
@@ -142,6 +171,7 @@ class STTStreamState:
         self._offset_bytes = self._sent_total
         self._finalize_due.clear()
         self._close_due = None
+        self._outgoing.clear()
         # A reconnect (option change) ends the old connection with close_stream; the
         # logical stream goes on.
         self.close_requested = False
@@ -156,30 +186,27 @@ class STTStreamState:
         self.last_sent_at = now
 
     # ---------------------------------------------------------------- messages
-    def finalize(self, now: float) -> str:
-        """Ask for a final transcript now (the socket stays open); owed by
-        ``now + finalize_timeout_s``."""
+    def finalize(self, now: float) -> None:
+        """Ask for a final transcript now (the socket stays open): queues ``finalize``;
+        the final is owed by ``now + finalize_timeout_s``."""
         self._finalize_due.append(now + self.finalize_timeout_s)
-        return FINALIZE_MESSAGE
+        self._outgoing.append(FINALIZE_MESSAGE)
 
-    def close_stream(self, now: float) -> str:
-        """No more audio: ask for the last transcript (owed by ``now + close_timeout_s``);
-        the server then closes."""
+    def close_stream(self, now: float) -> None:
+        """No more audio: queues ``close_stream``; the last transcript is owed by
+        ``now + close_timeout_s``, and the server then closes."""
         self.close_requested = True
         self._close_due = now + self.close_timeout_s
-        return CLOSE_STREAM_MESSAGE
+        self._outgoing.append(CLOSE_STREAM_MESSAGE)
 
-    @staticmethod
-    def keepalive() -> str:
-        """Keep an idle connection open (answered with a pong)."""
-        return KEEPALIVE_MESSAGE
-
-    def receive(self, data: str | bytes) -> STTEvent:
-        """Parse a frame, placing its times on the stream timeline; it may settle a debt."""
+    def receive(self, data: str | bytes) -> None:
+        """Parse a frame and queue its event, with its times on the stream timeline; a
+        final may settle a debt. A malformed frame queues an :class:`STTError`."""
         try:
             event = parse_stt_frame(data, self.time_offset)
         except ProtocolError as exc:
-            return STTError(exc)
+            self._events.append(STTError(exc))
+            return
         if isinstance(event, Transcript) and event.is_final:
             if event.from_finalize and self._finalize_due:
                 self._finalize_due.popleft()
@@ -187,7 +214,7 @@ class STTStreamState:
                 self.finished = True
                 self._finalize_due.clear()
                 self._close_due = None
-        return event
+        self._events.append(event)
 
     # ---------------------------------------------------------------- timers
     def keepalive_at(self) -> float | None:
@@ -207,24 +234,27 @@ class STTStreamState:
             due.append(self._finalize_due[0])
         return min(due) if due else None
 
-    def keepalive_message(self, now: float) -> str | None:
-        """The keepalive if one is due at ``now`` (the caller sends it, then :meth:`sent`)."""
-        due = self.keepalive_at()
-        return KEEPALIVE_MESSAGE if due is not None and now >= due else None
+    def poll(self, now: float) -> None:
+        """Apply what is due at ``now``.
 
-    def missed(self, now: float) -> list[DeadlineMissed]:
-        """Every deadline past at ``now``, each reported once and then no longer waited for."""
-        out: list[DeadlineMissed] = []
+        A due keepalive is queued for :meth:`data_to_send` and counted as sent at ``now``
+        (so it is queued once per quiet interval); every deadline past at ``now`` queues
+        one :class:`DeadlineMissed` event and is then no longer waited for (the late
+        ``finalize`` messages one poll finds are reported together).
+        """
         late = 0
         while self._finalize_due and self._finalize_due[0] <= now:
             self._finalize_due.popleft()
             late += 1
         if late:
-            out.append(_missed("finalize", late, self.finalize_timeout_s))
+            self._events.append(_missed("finalize", late, self.finalize_timeout_s))
         if self._close_due is not None and self._close_due <= now:
             self._close_due = None
-            out.append(_missed("close", 1, self.close_timeout_s))
-        return out
+            self._events.append(_missed("close", 1, self.close_timeout_s))
+        due = self.keepalive_at()
+        if due is not None and now >= due:
+            self._outgoing.append(KEEPALIVE_MESSAGE)
+            self.last_sent_at = now
 
 
 def _missed(owed: Literal["finalize", "close"], count: int, timeout: float) -> DeadlineMissed:

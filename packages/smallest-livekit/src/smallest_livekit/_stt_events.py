@@ -16,6 +16,7 @@ from smallest_core import (
     STTError,
     STTIgnored,
     STTOptions,
+    STTStreamState,
     Transcript,
     redact,
 )
@@ -40,12 +41,22 @@ class TranscriptEvents(_Base):
     """Maps the core's STT events onto LiveKit's event channel."""
 
     _opts: STTOptions
+    _state: STTStreamState
     _activity: SpeechActivity
     _request_id: str
     _usage_s: float
 
-    def _on_event(self, event: Any) -> bool:
-        """Emit LiveKit events; True after the last transcript."""
+    def _dispatch(self) -> None:
+        """Drain the core's events and handle each, in order: the one handler of both
+        the reader (after ``receive``) and the timers (after ``poll``)."""
+        for event in self._state.events():
+            if isinstance(event, DeadlineMissed):
+                self._on_missed(event)
+            else:
+                self._on_event(event)
+
+    def _on_event(self, event: Any) -> None:
+        """Emit LiveKit events (a server error raises)."""
         if self._activity.starts(event):
             self._event_ch.send_nowait(stt.SpeechEvent(type=stt.SpeechEventType.START_OF_SPEECH))
         if isinstance(event, Transcript):
@@ -58,7 +69,6 @@ class TranscriptEvents(_Base):
             logger.debug("STT event %r", event)
         if self._activity.ends(event):
             self._speech_ended()
-        return isinstance(event, Transcript) and event.is_last
 
     def _on_transcript(self, event: Transcript) -> None:
         if event.session_id:

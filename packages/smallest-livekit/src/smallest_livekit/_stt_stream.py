@@ -196,8 +196,8 @@ class SpeechStream(TranscriptEvents, stt.RecognizeStream):
                 async with asyncio.timeout(self._until(self._state.close_deadline())):
                     await receiver
             except TimeoutError:
-                for missed in self._state.missed(time.monotonic()):
-                    self._on_missed(missed)
+                self._state.poll(time.monotonic())
+                self._dispatch()
             except APIError as exc:  # all audio was sent: closing, not failing
                 logger.warning("Smallest STT ended before its last transcript: %s", exc)
             return reconnect
@@ -217,6 +217,11 @@ class SpeechStream(TranscriptEvents, stt.RecognizeStream):
         except (aiohttp.ClientError, ConnectionError) as exc:
             raise transport_error(exc, "sending to Smallest STT failed") from None
         self._state.sent(time.monotonic())
+
+    async def _send_queued(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Send the control messages the core queued (audio never goes through it)."""
+        for message in self._state.data_to_send():
+            await self._send(ws, message)
 
     async def _send_audio(self, ws: aiohttp.ClientWebSocketResponse, pcm: bytes) -> None:
         self._unsent.extend(self._chunker.push(pcm))
@@ -258,13 +263,15 @@ class SpeechStream(TranscriptEvents, stt.RecognizeStream):
         while True:
             if self._reconnect.is_set():
                 await self._send_rest(ws)
-                await self._send(ws, self._state.close_stream(time.monotonic()))
+                self._state.close_stream(time.monotonic())
+                await self._send_queued(ws)
                 return True
             try:
                 item = await self._input_ch.recv()
             except utils.aio.ChanClosed:
                 await self._send_rest(ws)
-                await self._send(ws, self._state.close_stream(time.monotonic()))
+                self._state.close_stream(time.monotonic())
+                await self._send_queued(ws)
                 return False
             if item is not self._wake:
                 await self._forward(ws, item)
@@ -276,18 +283,21 @@ class SpeechStream(TranscriptEvents, stt.RecognizeStream):
         await self._send_rest(ws)  # a flush: the segment's tail goes out now
         self._report_usage()
         if self._setup.finalize_on_flush:
-            await self._send(ws, self._state.finalize(time.monotonic()))
+            self._state.finalize(time.monotonic())
+            await self._send_queued(ws)
 
     async def _timers(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """The core's keepalive, finalize and close deadlines for this connection."""
-        await keep_alive(self._state, partial(self._send, ws), self._on_missed)
+        await keep_alive(self._state, partial(self._send, ws), self._dispatch)
 
     async def _recv_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         while True:
             msg = await ws.receive()
             if msg.type is aiohttp.WSMsgType.TEXT:
                 self._heard = True
-                if self._on_event(self._state.receive(msg.data)):
+                self._state.receive(msg.data)
+                self._dispatch()
+                if self._state.finished:
                     return
                 continue
             if msg.type is aiohttp.WSMsgType.BINARY:

@@ -14,7 +14,6 @@ from websockets.protocol import State
 from smallest_core import (
     MAX_RECONNECT_ATTEMPTS,
     ApiKey,
-    DeadlineMissed,
     Endpoints,
     ErrorKind,
     SmallestError,
@@ -84,14 +83,10 @@ class PulseSocket(TranscriptReceiver, AudioSender):
         await self._send_finalize()
         if self._timers is None:
             self._timers = self.create_task(
-                keep_alive(self._state, self._send_control, self._on_missed),
+                keep_alive(self._state, self._send_control, self._dispatch),
                 name="smallest-stt-timers",
             )
         return None
-
-    async def _on_missed(self, missed: DeadlineMissed) -> None:
-        """A deadline the server missed: one ``ErrorFrame``; the stream goes on."""
-        await self.push_error_frame(error_frame(missed.error, "Smallest STT timed out"))
 
     async def _disconnect_websocket(self) -> None:
         ws, self._websocket = self._websocket, None
@@ -149,13 +144,15 @@ class PulseSocket(TranscriptReceiver, AudioSender):
         self._disconnecting = True
         try:
             await self._send_rest()
-            await ws.send(state.close_stream(time.monotonic()))
-            state.sent(time.monotonic())
+            state.close_stream(time.monotonic())
+            for message in state.data_to_send():
+                await ws.send(message)
+                state.sent(time.monotonic())
             deadline = state.close_deadline()
             wait = 0.0 if deadline is None else max(0.0, deadline - time.monotonic())
             await asyncio.wait_for(self._last_transcript.wait(), wait)
         except TimeoutError:
-            for missed in state.missed(time.monotonic()):
-                await self._on_missed(missed)
+            state.poll(time.monotonic())
+            await self._dispatch()
         except (OSError, WebSocketException) as exc:
             logger.warning(f"{self} closing the stream failed: {redact(str(exc))}")

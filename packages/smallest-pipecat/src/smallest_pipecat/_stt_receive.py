@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from smallest_core import (
     MAX_FRAME_BYTES,
+    DeadlineMissed,
     ErrorKind,
     SmallestError,
     SpeechEnded,
@@ -74,16 +75,10 @@ class TranscriptReceiver(_Base):
         closed: ConnectionClosed | None = None
         try:
             while True:
-                event = state.receive(await ws.recv())
-                if isinstance(event, Transcript):
-                    await self._on_transcript(event)
-                elif isinstance(event, SpeechStarted | SpeechEnded):
-                    await self._on_vad(event)
-                elif isinstance(event, STTError):
-                    reported = event.error
-                    await self.push_error_frame(error_frame(event.error, "Smallest STT error"))
-                elif isinstance(event, STTIgnored):
-                    logger.debug(f"{self} ignored a server frame: {redact(event.reason)}")
+                state.receive(await ws.recv())
+                error = await self._dispatch()
+                if error is not None:
+                    reported = error
         except ConnectionClosed as exc:
             closed = exc
         if self._websocket is ws:
@@ -96,6 +91,29 @@ class TranscriptReceiver(_Base):
         error = _drop_error(closed)
         await self._report(error, "Smallest STT connection lost")
         return error
+
+    async def _dispatch(self) -> SmallestError | None:
+        """Drain the core's events and handle each, in order: the one handler of both
+        the reader (after ``receive``) and the timers (after ``poll``). Returns the
+        server's error, if one of the events was."""
+        state = self._state
+        if state is None:
+            return None
+        server_error: SmallestError | None = None
+        for event in state.events():
+            if isinstance(event, Transcript):
+                await self._on_transcript(event)
+            elif isinstance(event, SpeechStarted | SpeechEnded):
+                await self._on_vad(event)
+            elif isinstance(event, STTError):
+                server_error = event.error
+                await self.push_error_frame(error_frame(event.error, "Smallest STT error"))
+            elif isinstance(event, STTIgnored):
+                logger.debug(f"{self} ignored a server frame: {redact(event.reason)}")
+            elif isinstance(event, DeadlineMissed):
+                # A deadline the server missed: one ErrorFrame; the stream goes on.
+                await self.push_error_frame(error_frame(event.error, "Smallest STT timed out"))
+        return server_error
 
     @property
     def _model(self) -> str:

@@ -1,6 +1,6 @@
 """Pulse audio out: exact 50 ms frames kept until a final covers them, control messages
-(the core's keepalive), and ``finalize`` sent only once every byte before it is on the
-socket."""
+(what the core queues: keepalive, finalize), and ``finalize`` sent only once every byte
+before it is on the socket. Audio never goes through the core's queue."""
 
 from __future__ import annotations
 
@@ -105,11 +105,13 @@ class AudioSender(_Base):
                 return
             if replay.unsent:
                 return  # the reconnect sends it after the audio
+            state.finalize(time.monotonic())
             try:
-                await ws.send(state.finalize(time.monotonic()))
+                for message in state.data_to_send():
+                    await ws.send(message)
+                    state.sent(time.monotonic())
             except (OSError, WebSocketException) as exc:
                 logger.warning(f"{self} sending finalize failed: {redact(str(exc))}")
                 return
-            state.sent(time.monotonic())
             self._finalize_owed = False
             self._finalize_marks.append(replay.sent_position)

@@ -15,6 +15,7 @@ import aiohttp
 from smallest_core import (
     MAX_BACKOFF_S,
     MAX_RECONNECT_ATTEMPTS,
+    DeadlineMissed,
     SmallestError,
     STTError,
     backoff,
@@ -91,7 +92,7 @@ class PulseConnection(TranscriptEvents):
         self._heard = False
         self._reader = asyncio.create_task(self._read(ws), name="smallest-stt-reader")
         self._timers = asyncio.create_task(
-            keep_alive(self._state, partial(self._send_text, ws), self._on_missed),
+            keep_alive(self._state, partial(self._send_text, ws), self._dispatch),
             name="smallest-stt-timers",
         )
 
@@ -198,16 +199,33 @@ class PulseConnection(TranscriptEvents):
         self._state.sent(time.monotonic())
         return True
 
+    async def _send_queued(self, ws: aiohttp.ClientWebSocketResponse) -> bool:
+        """Send the control messages the core queued (audio never goes through it);
+        False when the socket refused one."""
+        for message in self._state.data_to_send():
+            if not await self._send_text(ws, message):
+                return False
+        return True
+
+    async def _dispatch(self) -> None:
+        """Drain the core's events and handle each, in order: the one handler of both
+        the reader (after ``receive``) and the timers (after ``poll``)."""
+        for event in self._state.events():
+            if isinstance(event, DeadlineMissed):
+                self._on_missed(event)
+                continue
+            if not self._heard and not isinstance(event, STTError):
+                self._recovered()
+            await self._on_event(event)
+
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         reason = ""
         try:
             while True:
                 msg = await ws.receive()
                 if msg.type is aiohttp.WSMsgType.TEXT:
-                    event = self._state.receive(msg.data)
-                    if not self._heard and not isinstance(event, STTError):
-                        self._recovered()
-                    await self._on_event(event)
+                    self._state.receive(msg.data)
+                    await self._dispatch()
                     if self._state.finished:
                         self._finished.set()
                 elif msg.type is not aiohttp.WSMsgType.BINARY:

@@ -204,7 +204,8 @@ class SmallestAISTT(PulseConnection, STT):  # type: ignore[misc]
         rest = self._chunker.flush()
         if not await self._send_frames(ws, [rest] if rest else []):
             return
-        await self._send_text(ws, self._state.finalize(time.monotonic()))
+        self._state.finalize(time.monotonic())
+        await self._send_queued(ws)
 
     async def aclose(self) -> None:
         """Send ``close_stream``, deliver the last final (until the core's close deadline),
@@ -218,9 +219,10 @@ class SmallestAISTT(PulseConnection, STT):  # type: ignore[misc]
         ws = self._ws
         if ws is not None and not ws.closed:
             rest = self._chunker.flush()
-            sent = await self._send_frames(ws, [rest] if rest else [])
-            if sent and await self._send_text(ws, self._state.close_stream(time.monotonic())):
-                await self._await_last_transcript()
+            if await self._send_frames(ws, [rest] if rest else []):
+                self._state.close_stream(time.monotonic())
+                if await self._send_queued(ws):
+                    await self._await_last_transcript()
         await self._disconnect()
         await self._end_speech()
         self._pending.clear()
@@ -238,8 +240,8 @@ class SmallestAISTT(PulseConnection, STT):  # type: ignore[misc]
         try:
             await asyncio.wait_for(self._finished.wait(), wait)
         except TimeoutError:
-            for missed in self._state.missed(time.monotonic()):
-                self._on_missed(missed)
+            self._state.poll(time.monotonic())
+            await self._dispatch()
 
 
 __all__ = ["PULSE_SAMPLE_RATES", "SmallestAISTT"]
