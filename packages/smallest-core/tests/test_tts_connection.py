@@ -655,6 +655,13 @@ shortcut_frames = st.one_of(
         st.sampled_from(["r1", "r2", ""]),
         st.sampled_from(["a", "a", "b", "zz", None, None]),  # None: the documented no-echo
     ),
+    st.builds(  # the documented service names the context in external_request_id
+        chunk,
+        st.just(b"\x01\x02\x03\x04"),
+        st.sampled_from(["r1", "r2", ""]),
+        st.sampled_from([None, "a", ""]),
+        st.sampled_from(["a", "a", "b", "zz", None]),
+    ),
     st.builds(
         _odd_chunk,
         st.sampled_from(["QUJD", "QUI=", "", "!!", "QUJDRA==", "QU JD"]),
@@ -734,6 +741,18 @@ def test_audio_routed_by_the_servers_request_id_takes_the_shortcut():
     events = recv(conn, chunk(b"\x03\x04", rid="r9"), 0.0)
     assert events == [AudioReceived("a", b"\x03\x04", 1)]
     assert not conn.echoes_ids
+
+
+def test_audio_named_by_external_request_id_takes_the_shortcut():
+    """What the documented service sends: the context in ``external_request_id``."""
+    conn = TTSConnection(OPTS)
+    conn.start_context("a")
+    conn.push_text("a", "Hello")
+    recv(conn, chunk(b"\x01\x02", rid="r9", ext="a"), 0.0)
+    conn._apply = None  # the general path would fail loudly from here on
+    events = recv(conn, chunk(b"\x03\x04", rid="r9", ext="a"), 0.0)
+    assert events == [AudioReceived("a", b"\x03\x04", 1)]
+    assert conn.echoes_ids
 
 
 def test_held_contexts_go_as_soon_as_the_server_is_seen_to_echo_ids():

@@ -121,14 +121,14 @@ class IncomingSide:
         request_id = msg.get("request_id")
         echoed = msg.get("context_id")
         if echoed is None:
-            # The documented service echoes only the server's request_id: the shortcut
-            # holds when that id already belongs to this context and nothing else names one.
-            if (
-                type(request_id) is not str
-                or self._rid_owner.get(request_id) != ctx.id
-                or "context_id" in payload
-                or "external_request_id" in msg
-            ):
+            if "context_id" in payload:
+                return False  # the general path reads an id placed in ``data``
+            # The documented service names the context in ``external_request_id``.
+            echoed = msg.get("external_request_id")
+        if echoed is None:
+            # No id but the server's request_id: the shortcut holds when that id already
+            # belongs to this context.
+            if type(request_id) is not str or self._rid_owner.get(request_id) != ctx.id:
                 return False
         elif echoed != ctx.id or not (request_id is None or type(request_id) is str):
             return False
